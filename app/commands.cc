@@ -1,0 +1,502 @@
+#include "app/commands.h"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "app/evaluation.h"
+#include "app/processor.h"
+#include "stream/embedded_broker.h"
+#include "stream/file_io.h"
+
+namespace recstream::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+extern "C" void OnSignal(int) { StopFlag().store(true); }
+
+// A private temporary directory, removed on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const char* prefix) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
+    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+Status StartEmbedded(const Config& config, stream::EmbeddedBroker& broker) {
+  Status s = broker.Start();
+  const auto& t = config.pipeline.topics;
+  for (const std::string& name : {t.events, t.items, t.recommendations, t.dead_letters}) {
+    if (!s.ok()) break;
+    if (!name.empty()) s = broker.CreateTopic(name, config.embedded_partitions);
+  }
+  return s;
+}
+
+void PrintDeadLetters(const operators::PipelineMetrics& m, std::FILE* to) {
+  for (size_t r = 1; r < static_cast<size_t>(operators::Reject::kCount); ++r) {
+    const uint64_t n = m.dead_letters[r].load();
+    if (n > 0)
+      std::fprintf(to, "  dead letters %-14s %llu\n", std::string(operators::RejectName(static_cast<operators::Reject>(r))).c_str(),
+                   static_cast<unsigned long long>(n));
+  }
+}
+
+// Stops a process that does not shut down in time (a wedged broker call).
+class ShutdownWatchdog {
+ public:
+  explicit ShutdownWatchdog(double seconds)
+      : thread_([this, seconds] {
+          while (!done_.load()) {
+            if (StopFlag().load()) {
+              const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+              while (!done_.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+              if (!done_.load()) {
+                spdlog::critical("shutdown did not finish within {} s; exiting", seconds);
+                std::_Exit(3);
+              }
+              return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+        }) {}
+  ~ShutdownWatchdog() {
+    done_.store(true);
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::atomic<bool>& StopFlag() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+void InstallSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+int RunCommand(const Config& config) {
+  stream::EmbeddedBroker broker;
+  std::string bootstrap = config.kafka.brokers;
+  if (bootstrap == "embedded") {
+    Status s = StartEmbedded(config, broker);
+    if (!s.ok()) {
+      spdlog::error("{}", s.ToString());
+      return 1;
+    }
+    bootstrap = broker.bootstrap();
+    std::printf("embedded broker listening at %s\n", bootstrap.c_str());
+    std::fflush(stdout);
+  }
+  InstallSignalHandlers();
+  std::unique_ptr<Processor> proc;
+  Status s = Processor::Open(config, bootstrap, &proc);
+  if (!s.ok()) {
+    spdlog::error("start-up failed: {}", s.ToString());
+    return 1;
+  }
+  spdlog::info("processing {} -> {}", config.pipeline.topics.events, config.pipeline.topics.recommendations);
+  ShutdownWatchdog watchdog(config.shutdown_timeout_s);
+  s = proc->Run(StopFlag());
+  const auto& m = proc->metrics();
+  proc->Close();
+  std::fprintf(stderr, "recstream: %llu records, %llu events applied, %llu lists, %llu dead letters\n",
+               static_cast<unsigned long long>(m.records_in.load()), static_cast<unsigned long long>(m.events_applied.load()),
+               static_cast<unsigned long long>(m.lists_published.load()),
+               static_cast<unsigned long long>(m.dead_letters_total()));
+  if (!s.ok()) {
+    spdlog::error("stopped on error: {}", s.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+int BrokerCommand(const Config& config) {
+  stream::EmbeddedBroker broker;
+  Status s = StartEmbedded(config, broker);
+  if (!s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 1;
+  }
+  InstallSignalHandlers();
+  std::printf("%s\n", broker.bootstrap().c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr, "embedded broker at %s; topics %s, %s, %s, %s (%d partitions); Ctrl-C stops it\n",
+               broker.bootstrap().c_str(), config.pipeline.topics.events.c_str(), config.pipeline.topics.items.c_str(),
+               config.pipeline.topics.recommendations.c_str(), config.pipeline.topics.dead_letters.c_str(),
+               config.embedded_partitions);
+  while (!StopFlag().load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return 0;
+}
+
+int ReplayCommand(Config config, const ReplayArgs& args) {
+  stream::FileFormat format;
+  if (!stream::ParseFileFormat(args.format, &format)) {
+    spdlog::error("--format must be auto, jsonl, csv, taobao or movielens");
+    return 2;
+  }
+  std::unique_ptr<stream::FileSource> source;
+  Status s = stream::FileSource::Open(args.input, format, &source);
+  if (s.ok() && args.output.empty()) s = Status::InvalidArgument("--output is required");
+  std::unique_ptr<stream::FileSink> sink;
+  const std::string dlq = args.dead_letters.empty() ? args.output + ".dlq.jsonl" : args.dead_letters;
+  if (s.ok()) s = stream::FileSink::Open(args.output, dlq, config.pipeline.topics.recommendations,
+                                         config.pipeline.topics.dead_letters, &sink);
+  if (!s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 2;
+  }
+  // Without --state-dir the replay starts from empty state in a private
+  // directory; with it, state persists and a rerun resumes after the last
+  // checkpointed line.
+  TempDir tmp("recstream-replay-");
+  config.state.dir = args.state_dir.empty() ? tmp.path() : args.state_dir;
+  config.pipeline.offset_as_event_id = true;
+  std::unique_ptr<state::StateDb> db;
+  auto rs = state::StateDb::Open(config.state, &db);
+  if (!rs.ok()) {
+    spdlog::error("state store {}: {}", config.state.dir, rs.ToString());
+    return 1;
+  }
+  std::unique_ptr<operators::Pipeline> pipeline;
+  s = operators::Pipeline::Create(config.pipeline, db.get(), &pipeline);
+  if (!s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 1;
+  }
+  if (const int64_t next = pipeline->StoredOffset("file", 0); next != stream::kNoStoredOffset) {
+    source->SeekTo(next);
+    spdlog::info("replay resumes at line {}", next);
+  }
+  InstallSignalHandlers();
+  stream::Task task(*source, *sink, *pipeline, config.task);
+  const auto t0 = Clock::now();
+  std::atomic<bool> done{false};
+  std::thread progress([&] {
+    auto last = Clock::now();
+    while (!done.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (Seconds(last) >= 2.0 && !done.load()) {
+        last = Clock::now();
+        const double n = static_cast<double>(pipeline->metrics().records_in.load());
+        std::fprintf(stderr, "replay: %.0f records, %.0f/s\n", n, n / Seconds(t0));
+      }
+    }
+  });
+  s = task.Run(StopFlag());
+  done.store(true);
+  progress.join();
+  const double secs = Seconds(t0);
+  const auto& m = pipeline->metrics();
+  std::fprintf(stderr, "replay: %llu records in %.2f s (%.0f/s): %llu lists, %llu tombstones, %llu dead letters -> %s\n",
+               static_cast<unsigned long long>(m.records_in.load()), secs, static_cast<double>(m.records_in.load()) / secs,
+               static_cast<unsigned long long>(m.lists_published.load()),
+               static_cast<unsigned long long>(m.tombstones.load()), static_cast<unsigned long long>(m.dead_letters_total()),
+               dlq.c_str());
+  PrintDeadLetters(m, stderr);
+  if (!s.ok()) {
+    spdlog::error("replay stopped: {}", s.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+namespace {
+// Discards outputs (evaluation reads lists through the observer).
+class CountingSink final : public stream::RecordSink {
+ public:
+  Status Produce(std::string_view, std::string_view, std::optional<std::string_view>,
+                 std::span<const stream::Header>) override {
+    ++produced;
+    return Status::OK();
+  }
+  Status AwaitDelivery(std::chrono::milliseconds) override { return Status::OK(); }
+  uint64_t produced = 0;
+};
+}  // namespace
+
+int EvalCommand(Config config, const EvalArgs& args) {
+  stream::FileFormat format;
+  if (!stream::ParseFileFormat(args.format, &format)) {
+    spdlog::error("--format must be auto, jsonl, csv, taobao or movielens");
+    return 2;
+  }
+  std::unique_ptr<stream::FileSource> source;
+  Status s = stream::FileSource::Open(args.input, format, &source);
+  if (!s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 2;
+  }
+  // State in memory: evaluation measures the model, not the disk.
+  std::unique_ptr<operators::Pipeline> pipeline;
+  s = operators::Pipeline::Create(config.pipeline, nullptr, &pipeline);
+  if (!s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 1;
+  }
+  Evaluation eval(pipeline->model(), config.pipeline.recommend.k);
+  pipeline->set_observer(&eval);
+  CountingSink sink;
+  InstallSignalHandlers();
+  stream::Task task(*source, sink, *pipeline, config.task);
+  const auto t0 = Clock::now();
+  auto last = t0;
+  size_t got = 0;
+  do {
+    s = task.RunOnce(&got);
+    if (Seconds(last) >= 2.0) {
+      last = Clock::now();
+      const double n = static_cast<double>(pipeline->metrics().records_in.load());
+      std::fprintf(stderr, "eval: %.0f events, %.0f/s\n", n, n / Seconds(t0));
+    }
+  } while (s.ok() && !(got == 0 && source->exhausted()) && !StopFlag().load());
+  if (!s.ok()) {
+    spdlog::error("eval stopped: {}", s.ToString());
+    return 1;
+  }
+  const double secs = Seconds(t0);
+  const auto& m = pipeline->metrics();
+  std::printf("recstream eval: %s\n", args.input.c_str());
+  std::printf("events %llu (applied %llu, dead letters %llu), users %zu, items %zu, categories %zu\n",
+              static_cast<unsigned long long>(m.records_in.load()), static_cast<unsigned long long>(m.events_applied.load()),
+              static_cast<unsigned long long>(m.dead_letters_total()), pipeline->users().cached(),
+              pipeline->item_ids().size(), pipeline->category_ids().size());
+  std::printf("%s", eval.Table(pipeline->item_ids().size()).c_str());
+  std::printf("throughput: %.0f events/s on one thread (pipeline + scoring of all three methods), %.2f s\n",
+              static_cast<double>(m.records_in.load()) / secs, secs);
+  PrintDeadLetters(m, stdout);
+  return 0;
+}
+
+int GenCommand(const GenArgs& args) {
+  std::FILE* out = args.output == "-" ? stdout : std::fopen(args.output.c_str(), "wb");
+  if (!out) {
+    spdlog::error("cannot open {}", args.output);
+    return 2;
+  }
+  Generator gen(args.gen);
+  for (uint64_t i = 0; i < args.events; ++i) {
+    const std::string line = gen.Next().ToJson();
+    std::fwrite(line.data(), 1, line.size(), out);
+    std::fputc('\n', out);
+  }
+  const bool ok = std::fflush(out) == 0 && !std::ferror(out);
+  if (out != stdout) std::fclose(out);
+  if (!ok) {
+    spdlog::error("write to {} failed", args.output);
+    return 1;
+  }
+  return 0;
+}
+
+namespace {
+
+struct ShownList {
+  std::string user, trigger_item, trigger_category, trigger_type;
+  std::vector<std::tuple<std::string, std::string, double, std::string>> items;
+};
+
+// Reads every message of the recommendations topic (as a storefront would)
+// until `expected` lists arrived or the timeout passed.
+std::vector<ShownList> ReadLists(const Config& config, const std::string& bootstrap, uint64_t expected,
+                                 double timeout_s) {
+  stream::KafkaOptions ko = config.kafka;
+  ko.brokers = bootstrap;
+  ko.group_id = "recstream-demo-reader";
+  ko.client_id = "recstream-demo-reader";
+  std::unique_ptr<stream::KafkaSource> reader;
+  std::vector<ShownList> lists;
+  if (!stream::KafkaSource::Create(ko, {config.pipeline.topics.recommendations}, nullptr, &reader).ok()) return lists;
+  simdjson::dom::parser parser;
+  std::vector<stream::Record> batch;
+  const auto t0 = Clock::now();
+  while (lists.size() < expected && Seconds(t0) < timeout_s) {
+    if (!reader->Poll(1000, std::chrono::milliseconds(200), batch).ok()) break;
+    for (const auto& r : batch) {
+      if (r.value_null) continue;
+      simdjson::dom::element doc;
+      if (parser.parse(r.value.data(), r.value.size()).get(doc)) continue;
+      ShownList l;
+      std::string_view sv;
+      if (!doc["user_id"].get(sv)) l.user = sv;
+      auto trig = doc["trigger"];
+      if (!trig["item_id"].get(sv)) l.trigger_item = sv;
+      if (!trig["category_id"].get(sv)) l.trigger_category = sv;
+      if (!trig["type"].get(sv)) l.trigger_type = sv;
+      simdjson::dom::array items;
+      if (!doc["items"].get(items)) {
+        for (auto it : items) {
+          std::string_view id, cat, reason;
+          double score = 0;
+          if (it["item_id"].get(id) || it["category_id"].get(cat) || it["reason"].get(reason) ||
+              it["score"].get(score))
+            continue;
+          l.items.emplace_back(std::string(id), std::string(cat), score, std::string(reason));
+        }
+      }
+      lists.push_back(std::move(l));
+    }
+  }
+  reader->Close();
+  return lists;
+}
+
+}  // namespace
+
+int DemoCommand(Config config, const DemoArgs& args) {
+  TempDir tmp("recstream-demo-");
+  config.state.dir = tmp.path() + "/state";
+  stream::EmbeddedBroker broker;
+  Status s = StartEmbedded(config, broker);
+  if (!s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 1;
+  }
+  std::printf("recstream demo: embedded Kafka broker at %s, state in %s\n", broker.bootstrap().c_str(),
+              config.state.dir.c_str());
+
+  // 1. A shop's events, produced to the events topic by a separate producer,
+  //    plus a few malformed messages that must end up as dead letters.
+  Generator gen(args.gen);
+  {
+    stream::KafkaOptions ko = config.kafka;
+    ko.brokers = broker.bootstrap();
+    ko.client_id = "recstream-demo-shop";
+    std::unique_ptr<stream::KafkaSink> shop;
+    s = stream::KafkaSink::Create(ko, &shop);
+    for (uint64_t i = 0; s.ok() && i < args.events; ++i) {
+      const auto e = gen.Next();
+      const std::string json = e.ToJson();
+      s = shop->Produce(config.pipeline.topics.events, e.user_id, json);
+    }
+    const char* bad[] = {R"({"user_id":"u1","item_id":"i1","type":"view","ts":)",
+                         R"({"user_id":"u2","item_id":"i2","category_id":"c01","type":"teleport","ts":1767225600000})",
+                         "not json at all"};
+    for (const char* b : bad)
+      if (s.ok()) s = shop->Produce(config.pipeline.topics.events, "bad", b);
+    if (s.ok()) s = shop->AwaitDelivery(std::chrono::seconds(60));
+    if (!s.ok()) {
+      spdlog::error("producing sample events: {}", s.ToString());
+      return 1;
+    }
+  }
+  const uint64_t produced = args.events + 3;
+  std::printf("produced %llu sample events (%zu users, %zu items, %zu categories) and 3 malformed messages\n",
+              static_cast<unsigned long long>(args.events), args.gen.users, args.gen.items, args.gen.categories);
+
+  // 2. The processor, until it has consumed everything.
+  std::unique_ptr<Processor> proc;
+  s = Processor::Open(config, broker.bootstrap(), &proc);
+  if (!s.ok()) {
+    spdlog::error("start-up failed: {}", s.ToString());
+    return 1;
+  }
+  InstallSignalHandlers();
+  std::atomic<bool> stop{false};
+  Status run_status;
+  std::thread worker([&] { run_status = proc->Run(stop); });
+  const auto t0 = Clock::now();
+  Clock::time_point first{};
+  while (proc->metrics().records_in.load() < produced && Seconds(t0) < 300 && !StopFlag().load()) {
+    if (first == Clock::time_point{} && proc->metrics().records_in.load() > 0) first = Clock::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (first == Clock::time_point{}) first = t0;
+  const double busy = Seconds(first);
+  stop.store(true);
+  worker.join();
+  const auto& m = proc->metrics();
+  const uint64_t lists_published = m.lists_published.load();
+  proc->Close();
+  if (!run_status.ok()) {
+    spdlog::error("processor stopped: {}", run_status.ToString());
+    return 1;
+  }
+
+  // 3. What a storefront sees on the recommendations topic.
+  const auto lists = ReadLists(config, broker.bootstrap(), lists_published, 60);
+  size_t shown = 0, purchase_lists = 0, cross_ok = 0, in_complement = 0, items_total = 0;
+  double cats_sum = 0;
+  for (auto it = lists.rbegin(); it != lists.rend(); ++it) {
+    std::set<std::string> cats, other;
+    for (const auto& [id, cat, score, reason] : it->items) {
+      cats.insert(cat);
+      if (cat != it->trigger_category) other.insert(cat);
+    }
+    cats_sum += static_cast<double>(cats.size());
+    if (it->trigger_type != "purchase") continue;
+    ++purchase_lists;
+    if (other.size() >= 2) ++cross_ok;
+    // The generator planted the complements of category cNN.
+    const size_t c = static_cast<size_t>(std::atoi(it->trigger_category.c_str() + 1));
+    std::set<std::string> planted;
+    if (c < gen.complements().size())
+      for (size_t d : gen.complements()[c]) planted.insert(Generator::CategoryName(d));
+    for (const auto& item : it->items) {
+      ++items_total;
+      if (planted.count(std::get<1>(item))) ++in_complement;
+    }
+    if (shown < args.show && !it->items.empty()) {
+      ++shown;
+      std::string planted_list;
+      for (const auto& p : planted) planted_list += (planted_list.empty() ? "" : " ") + p;
+      std::printf("\nuser %s bought %s (category %s; planted complements: %s) -> %zu items in %zu categories:\n",
+                  it->user.c_str(), it->trigger_item.c_str(), it->trigger_category.c_str(), planted_list.c_str(),
+                  it->items.size(), cats.size());
+      for (size_t i = 0; i < it->items.size() && i < 8; ++i) {
+        const auto& [id, cat, score, reason] = it->items[i];
+        std::printf("  %2zu. %-8s %-5s %6.3f  %s%s\n", i + 1, id.c_str(), cat.c_str(), score, reason.c_str(),
+                    planted.count(cat) ? "  (complement)" : "");
+      }
+      if (it->items.size() > 8) std::printf("      ... %zu more\n", it->items.size() - 8);
+    }
+  }
+  std::printf("\nsummary\n");
+  std::printf("  events consumed      %llu in %.2f s (%.0f/s, one processing thread, embedded broker)\n",
+              static_cast<unsigned long long>(m.records_in.load()), busy, static_cast<double>(m.records_in.load()) / busy);
+  std::printf("  events applied       %llu\n", static_cast<unsigned long long>(m.events_applied.load()));
+  std::printf("  lists published      %llu (read back from topic '%s': %zu)\n",
+              static_cast<unsigned long long>(lists_published), config.pipeline.topics.recommendations.c_str(),
+              lists.size());
+  PrintDeadLetters(m, stdout);
+  std::printf("  categories per list  %.2f on average\n", lists.empty() ? 0.0 : cats_sum / static_cast<double>(lists.size()));
+  if (purchase_lists > 0) {
+    std::printf("  after a purchase     %.1f%% of lists hold >= 2 categories besides the trigger's; "
+                "%.1f%% of their items are in a planted complement category\n",
+                100.0 * static_cast<double>(cross_ok) / static_cast<double>(purchase_lists),
+                items_total ? 100.0 * static_cast<double>(in_complement) / static_cast<double>(items_total) : 0.0);
+  }
+  return lists.size() == lists_published ? 0 : 1;
+}
+
+}  // namespace recstream::app

@@ -1,0 +1,291 @@
+#include "app/config.h"
+
+#include <toml++/toml.h>
+
+#include <functional>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace recstream::app {
+namespace {
+
+using Setter = std::function<Status(const toml::node&, const std::string& key)>;
+
+Status Bad(const std::string& key, const std::string& what) {
+  return Status::InvalidArgument("config key '" + key + "': " + what);
+}
+
+Setter String(std::string* dst) {
+  return [dst](const toml::node& n, const std::string& key) {
+    auto v = n.value<std::string>();
+    if (!v || !n.is_string()) return Bad(key, "expected a string");
+    *dst = *v;
+    return Status::OK();
+  };
+}
+
+Setter Bool(bool* dst) {
+  return [dst](const toml::node& n, const std::string& key) {
+    if (!n.is_boolean()) return Bad(key, "expected true or false");
+    *dst = *n.value<bool>();
+    return Status::OK();
+  };
+}
+
+template <typename T>
+Setter Int(T* dst, int64_t lo, int64_t hi) {
+  return [dst, lo, hi](const toml::node& n, const std::string& key) {
+    if (!n.is_integer()) return Bad(key, "expected an integer");
+    const int64_t v = *n.value<int64_t>();
+    if (v < lo || v > hi) return Bad(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    *dst = static_cast<T>(v);
+    return Status::OK();
+  };
+}
+
+// A number (integer or float) scaled into dst, e.g. seconds -> ms.
+Setter Real(double* dst, double lo, double hi, double scale = 1.0) {
+  return [=](const toml::node& n, const std::string& key) {
+    if (!n.is_number()) return Bad(key, "expected a number");
+    const double v = *n.value<double>();
+    if (!(v >= lo && v <= hi)) {
+      std::ostringstream os;
+      os << "must be between " << lo << " and " << hi;
+      return Bad(key, os.str());
+    }
+    *dst = v * scale;
+    return Status::OK();
+  };
+}
+
+Setter Millis(std::chrono::milliseconds* dst, int64_t lo, int64_t hi) {
+  return [=](const toml::node& n, const std::string& key) {
+    if (!n.is_integer()) return Bad(key, "expected an integer (milliseconds)");
+    const int64_t v = *n.value<int64_t>();
+    if (v < lo || v > hi) return Bad(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    *dst = std::chrono::milliseconds(v);
+    return Status::OK();
+  };
+}
+
+Setter GapSeconds(int64_t* dst) {
+  return [dst](const toml::node& n, const std::string& key) {
+    if (!n.is_number()) return Bad(key, "expected a number (seconds)");
+    const double v = *n.value<double>();
+    if (!(v > 0 && v <= 365.0 * 86400)) return Bad(key, "must be in (0, 31536000]");
+    *dst = static_cast<int64_t>(v * 1000);
+    return Status::OK();
+  };
+}
+
+// Pass-through sections: any key, value rendered as the string the
+// underlying library expects.
+Setter PassThrough(std::map<std::string, std::string>* dst, std::string name) {
+  return [dst, name](const toml::node& n, const std::string& key) {
+    std::string v;
+    if (auto s = n.value<std::string>(); n.is_string()) v = *s;
+    else if (n.is_boolean()) v = *n.value<bool>() ? "true" : "false";
+    else if (n.is_integer()) v = std::to_string(*n.value<int64_t>());
+    else if (n.is_floating_point()) {
+      std::ostringstream os;
+      os << *n.value<double>();
+      v = os.str();
+    } else return Bad(key, "expected a string, number or boolean");
+    (*dst)[name] = v;
+    return Status::OK();
+  };
+}
+
+struct Registry {
+  std::map<std::string, Setter> keys;
+  // Sections whose keys pass through, and where they go.
+  std::map<std::string, std::map<std::string, std::string>*> maps;
+  std::map<std::string, std::unordered_map<std::string, std::string>*> umaps;
+};
+
+Registry Build(Config& c) {
+  Registry r;
+  auto& k = r.keys;
+  auto& p = c.pipeline;
+  constexpr int64_t kMaxI = std::numeric_limits<int32_t>::max();
+  k["kafka.brokers"] = String(&c.kafka_brokers);
+  k["kafka.group_id"] = String(&c.kafka.group_id);
+  k["kafka.client_id"] = String(&c.kafka.client_id);
+  k["kafka.embedded_partitions"] = Int(&c.embedded_partitions, 1, 256);
+  k["topics.events"] = String(&p.topics.events);
+  k["topics.items"] = String(&p.topics.items);
+  k["topics.recommendations"] = String(&p.topics.recommendations);
+  k["topics.dead_letters"] = String(&p.topics.dead_letters);
+  k["state.dir"] = String(&c.state.dir);
+  k["state.sync"] = Bool(&c.state.sync);
+  k["state.block_cache_mb"] = [&c](const toml::node& n, const std::string& key) {
+    if (!n.is_integer() || *n.value<int64_t>() < 1 || *n.value<int64_t>() > 1 << 20)
+      return Bad(key, "expected an integer between 1 and 1048576");
+    c.state.block_cache_bytes = static_cast<size_t>(*n.value<int64_t>()) << 20;
+    return Status::OK();
+  };
+  k["state.user_cache_entries"] = Int(&p.user_cache_entries, 1, kMaxI);
+  k["processing.batch_max_events"] = Int(&c.task.max_batch, 1, 1'000'000);
+  k["processing.poll_timeout_ms"] = Millis(&c.task.poll_timeout, 1, 60'000);
+  k["processing.delivery_timeout_ms"] = Millis(&c.task.delivery_timeout, 100, 3'600'000);
+  k["processing.shutdown_timeout_s"] = Real(&c.shutdown_timeout_s, 1, 3600);
+  k["input.max_message_bytes"] = Int(&p.parse.max_message_bytes, 64, 64 << 20);
+  k["input.max_id_bytes"] = Int(&p.parse.max_id_bytes, 1, 65536);
+  k["input.max_json_depth"] = Int(&p.parse.max_json_depth, 2, 1024);
+  k["input.max_future_skew_s"] = [&p](const toml::node& n, const std::string& key) {
+    if (!n.is_number() || *n.value<double>() < 0) return Bad(key, "expected a non-negative number of seconds");
+    p.parse.max_future_skew_ms = static_cast<int64_t>(*n.value<double>() * 1000);
+    return Status::OK();
+  };
+  k["user.history_length"] = Int(&p.user.history_length, 1, 1000);
+  k["user.purchases_kept"] = Int(&p.user.purchases_kept, 0, 1000);
+  k["user.affinity_categories"] = Int(&p.user.affinity_categories, 1, 1000);
+  k["user.affinity_half_life_s"] = Real(&p.user.affinity_half_life_ms, 1, 1e9, 1000);
+  k["user.dedupe_window"] = Int(&p.user.dedupe_window, 0, 4096);
+  auto& m = p.items;
+  k["model.popularity_half_life_s"] = Real(&m.popularity_half_life_ms, 1, 1e9, 1000);
+  k["model.cooccurrence_half_life_s"] = Real(&m.cooccurrence_half_life_ms, 1, 1e9, 1000);
+  k["model.transition_half_life_s"] = Real(&m.transition_half_life_ms, 1, 1e9, 1000);
+  k["model.window"] = Int(&m.window, 1, 100);
+  k["model.max_gap_s"] = GapSeconds(&m.max_gap_ms);
+  k["model.cooccurrence_neighbours"] = Int(&m.cooccurrence_neighbours, 1, 1000);
+  k["model.transition_successors"] = Int(&m.transition_successors, 1, 10000);
+  k["model.category_top_items"] = Int(&m.category_top_items, 1, 10000);
+  k["model.global_top_items"] = Int(&m.global_top_items, 1, 10000);
+  const char* types[] = {"view", "click", "cart", "fav", "purchase"};
+  for (int i = 0; i < model::kEventTypeCount; ++i)
+    k[std::string("model.weight_") + types[i]] = Real(&m.type_weight[i], 1e-6, 1e6);
+  auto& rc = p.recommend;
+  k["recommend.k"] = Int(&rc.k, 1, 1000);
+  k["recommend.max_per_category"] = Int(&rc.max_per_category, 1, 1000);
+  k["recommend.complement_categories"] = Int(&rc.complement_categories, 0, 1000);
+  k["recommend.items_per_category"] = Int(&rc.items_per_category, 1, 10000);
+  k["recommend.cooccurrence_weight"] = Real(&rc.cooccurrence_weight, 0, 1e6);
+  k["recommend.complement_weight"] = Real(&rc.complement_weight, 0, 1e6);
+  k["recommend.same_category_weight"] = Real(&rc.same_category_weight, 0, 1e6);
+  k["recommend.popular_weight"] = Real(&rc.popular_weight, 0, 1e6);
+  k["recommend.transition_smoothing"] = Real(&rc.transition_smoothing, 0, 1e9);
+  k["log.level"] = String(&c.log_level);
+  r.maps["kafka.consumer"] = &c.kafka.consumer;
+  r.maps["kafka.producer"] = &c.kafka.producer;
+  r.umaps["rocksdb.db"] = &c.state.db_options;
+  r.umaps["rocksdb.cf"] = &c.state.cf_options;
+  return r;
+}
+
+Status ApplyNode(Registry& r, const std::string& key, const toml::node& n) {
+  if (auto it = r.keys.find(key); it != r.keys.end()) return it->second(n, key);
+  const auto dot = key.rfind('.');
+  if (dot != std::string::npos) {
+    const std::string section = key.substr(0, dot), name = key.substr(dot + 1);
+    // librdkafka names contain dots themselves: match the longest section.
+    for (auto& [sec, dst] : r.maps) {
+      if (key.rfind(sec + ".", 0) == 0) return PassThrough(dst, key.substr(sec.size() + 1))(n, key);
+    }
+    for (auto& [sec, dst] : r.umaps) {
+      if (key.rfind(sec + ".", 0) == 0) {
+        std::map<std::string, std::string> tmp;
+        Status s = PassThrough(&tmp, key.substr(sec.size() + 1))(n, key);
+        if (s.ok()) (*dst)[tmp.begin()->first] = tmp.begin()->second;
+        return s;
+      }
+    }
+    (void)section;
+    (void)name;
+  }
+  return Status::InvalidArgument("unknown config key '" + key + "'");
+}
+
+Status Walk(Registry& r, const toml::table& t, const std::string& prefix) {
+  for (const auto& [k, node] : t) {
+    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const bool passthrough = r.maps.count(key) || r.umaps.count(key);
+    if (node.is_table() && !r.keys.count(key)) {
+      if (passthrough) {
+        // Flatten: librdkafka's own dotted names may be written as nested tables.
+        std::function<Status(const toml::table&, const std::string&)> flat = [&](const toml::table& tt,
+                                                                                 const std::string& pre) {
+          for (const auto& [kk, nn] : tt) {
+            const std::string full = pre + "." + std::string(kk.str());
+            Status s = nn.is_table() ? flat(*nn.as_table(), full) : ApplyNode(r, full, nn);
+            if (!s.ok()) return s;
+          }
+          return Status::OK();
+        };
+        Status s = flat(*node.as_table(), key);
+        if (!s.ok()) return s;
+        continue;
+      }
+      Status s = Walk(r, *node.as_table(), key);
+      if (!s.ok()) return s;
+      continue;
+    }
+    Status s = ApplyNode(r, key, node);
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status Validate(const Config& c) {
+  const auto& p = c.pipeline;
+  const std::string levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  bool level_ok = false;
+  for (const auto& l : levels) level_ok |= c.log_level == l;
+  if (!level_ok) return Bad("log.level", "expected one of trace, debug, info, warn, error, critical, off");
+  if (c.kafka_brokers.empty()) return Bad("kafka.brokers", "must not be empty (\"embedded\" or host:port,...)");
+  if (p.topics.events.empty()) return Bad("topics.events", "must not be empty");
+  if (p.topics.recommendations.empty()) return Bad("topics.recommendations", "must not be empty");
+  if (p.topics.dead_letters.empty()) return Bad("topics.dead_letters", "must not be empty");
+  if (p.topics.dead_letters == p.topics.events || p.topics.recommendations == p.topics.events)
+    return Bad("topics", "input, output and dead-letter topics must differ");
+  if (c.state.dir.empty()) return Bad("state.dir", "must not be empty");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status LoadConfig(const std::string& path, const std::vector<std::string>& overrides, Config* out) {
+  Config c;
+  Registry r = Build(c);
+  if (!path.empty()) {
+    toml::table t;
+    try {
+      t = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      std::ostringstream os;
+      os << "config file " << path << ": " << e.description() << " at line " << e.source().begin.line;
+      return Status::InvalidArgument(os.str());
+    }
+    Status s = Walk(r, t, "");
+    if (!s.ok()) return Status::InvalidArgument(path + ": " + s.message());
+  }
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) return Status::InvalidArgument("--set expects key=value, got '" + o + "'");
+    const std::string key = o.substr(0, eq), value = o.substr(eq + 1);
+    toml::table t;
+    try {
+      t = toml::parse("v = " + value);
+    } catch (const toml::parse_error&) {
+      t = toml::table{{"v", value}};  // a bare word: a string
+    }
+    Status s = ApplyNode(r, key, *t.get("v"));
+    if (!s.ok()) return Status::InvalidArgument("--set " + o + ": " + s.message());
+  }
+  Status s = Validate(c);
+  if (!s.ok()) return s;
+  c.kafka.brokers = c.kafka_brokers;
+  *out = std::move(c);
+  return Status::OK();
+}
+
+std::vector<std::string> ConfigKeys() {
+  Config c;
+  Registry r = Build(c);
+  std::vector<std::string> keys;
+  for (const auto& [k, _] : r.keys) keys.push_back(k);
+  return keys;
+}
+
+}  // namespace recstream::app

@@ -1,0 +1,102 @@
+// recstream: the command line. Subcommands: run, broker, replay, eval, gen,
+// demo. Every subcommand takes --config FILE and any number of --set k=v.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "app/commands.h"
+#include "app/config.h"
+
+using namespace recstream;
+using namespace recstream::app;
+
+namespace {
+
+struct Common {
+  std::string config_path;
+  std::vector<std::string> sets;
+};
+
+void AddCommon(CLI::App* sub, Common& c) {
+  sub->add_option("-c,--config", c.config_path, "TOML configuration file (configs/default.toml documents every key)");
+  sub->add_option("--set", c.sets, "override a config key: --set recommend.k=10 (repeatable)");
+}
+
+void AddGenerator(CLI::App* sub, GeneratorOptions& g) {
+  sub->add_option("--seed", g.seed, "generator seed")->capture_default_str();
+  sub->add_option("--users", g.users, "users in the simulated shop")->capture_default_str()->check(CLI::Range(1, 100'000'000));
+  sub->add_option("--items", g.items, "items in the simulated shop")->capture_default_str()->check(CLI::Range(1, 100'000'000));
+  sub->add_option("--categories", g.categories, "categories")->capture_default_str()->check(CLI::Range(2, 100'000));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("recstream");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  CLI::App app{"recstream: real-time cross-category recommendations from Kafka events"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "recstream 0.1.0");
+
+  Common common;
+  auto* run = app.add_subcommand("run", "run the processor on Kafka (kafka.brokers = \"embedded\" starts the embedded broker)");
+  AddCommon(run, common);
+
+  auto* broker = app.add_subcommand("broker", "run the embedded Kafka broker alone and print its bootstrap address");
+  AddCommon(broker, common);
+
+  ReplayArgs replay_args;
+  auto* replay = app.add_subcommand("replay", "run the pipeline over a file and write the output messages as JSON Lines");
+  AddCommon(replay, common);
+  replay->add_option("-i,--input", replay_args.input, "input file: JSON Lines, CSV with header, Taobao UserBehavior.csv, MovieLens ratings.csv")->required();
+  replay->add_option("-o,--output", replay_args.output, "output JSON Lines ('-' = stdout)")->required();
+  replay->add_option("--dlq", replay_args.dead_letters, "dead-letter JSON Lines (default: OUTPUT.dlq.jsonl)");
+  replay->add_option("--format", replay_args.format, "auto, jsonl, csv, taobao, movielens")->capture_default_str();
+  replay->add_option("--state-dir", replay_args.state_dir, "keep state here and resume from it (default: a temporary directory)");
+
+  EvalArgs eval_args;
+  auto* eval = app.add_subcommand("eval", "prequential evaluation of recstream against popularity and co-occurrence baselines");
+  AddCommon(eval, common);
+  eval->add_option("-i,--input", eval_args.input, "time-ordered input file (as for replay)")->required();
+  eval->add_option("--format", eval_args.format, "auto, jsonl, csv, taobao, movielens")->capture_default_str();
+
+  GenArgs gen_args;
+  auto* gen = app.add_subcommand("gen", "generate sample events (JSON Lines) from a shop with planted category complements");
+  gen->add_option("-n,--events", gen_args.events, "number of events")->capture_default_str();
+  gen->add_option("-o,--output", gen_args.output, "output file ('-' = stdout)")->capture_default_str();
+  AddGenerator(gen, gen_args.gen);
+
+  DemoArgs demo_args;
+  auto* demo = app.add_subcommand("demo", "the main job: embedded broker + sample events + processor, prints lists and a summary");
+  AddCommon(demo, common);
+  demo->add_option("-n,--events", demo_args.events, "sample events to produce")->capture_default_str()->check(CLI::Range(1, 50'000'000));
+  demo->add_option("--show", demo_args.show, "lists to print")->capture_default_str();
+  AddGenerator(demo, demo_args.gen);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (gen->parsed()) return GenCommand(gen_args);
+
+  Config config;
+  Status s = LoadConfig(common.config_path, common.sets, &config);
+  if (!s.ok()) {
+    std::fprintf(stderr, "recstream: %s\n", s.message().c_str());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  if (run->parsed()) return RunCommand(config);
+  if (broker->parsed()) return BrokerCommand(config);
+  if (replay->parsed()) return ReplayCommand(config, replay_args);
+  if (eval->parsed()) return EvalCommand(config, eval_args);
+  if (demo->parsed()) return DemoCommand(config, demo_args);
+  return 2;
+}

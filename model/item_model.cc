@@ -1,0 +1,137 @@
+#include "model/item_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace recstream::model {
+
+ItemModel::ItemModel(const ItemModelOptions& opt)
+    : opt_(opt),
+      pop_clock_(opt.popularity_half_life_ms, 0),
+      cooc_clock_(opt.cooccurrence_half_life_ms, 0),
+      transition_clock_(opt.transition_half_life_ms, 0) {}
+
+ItemRow& ItemModel::MutableItem(ItemId id) {
+  if (id >= items_.size()) {
+    items_.resize(id + 1);
+    item_dirty_flag_.resize(id + 1, 0);
+  }
+  if (!item_dirty_flag_[id]) {
+    item_dirty_flag_[id] = 1;
+    dirty_items_.push_back(id);
+  }
+  return items_[id];
+}
+
+CategoryRow& ItemModel::MutableCategory(CategoryId id) {
+  if (id >= categories_.size()) {
+    categories_.resize(id + 1);
+    category_dirty_flag_.resize(id + 1, 0);
+  }
+  if (!category_dirty_flag_[id]) {
+    category_dirty_flag_[id] = 1;
+    dirty_categories_.push_back(id);
+  }
+  return categories_[id];
+}
+
+void ItemModel::RefreshRankings(ItemId id, const ItemRow& row) {
+  CategoryRow& cat = MutableCategory(row.category);
+  if (row.active) {
+    cat.top_items.Set(id, row.log_pop, opt_.category_top_items);
+    if (global_top_.Set(id, row.log_pop, opt_.global_top_items)) global_dirty_ = true;
+  } else {
+    cat.top_items.Remove(id);
+    if (global_top_.Remove(id)) global_dirty_ = true;
+  }
+}
+
+void ItemModel::Learn(const Event& e, std::span<const UserEvent> history) {
+  const double we = Weight(e.type);
+  {
+    ItemRow& row = MutableItem(e.item);
+    if (row.category != e.category && row.category != kNoId) {
+      // The event carries a newer category for the item: move it.
+      MutableCategory(row.category).top_items.Remove(e.item);
+    }
+    row.category = e.category;
+    row.count++;
+    row.last_ts_ms = std::max(row.last_ts_ms, e.ts_ms);
+    row.log_pop = LogAddExp(row.log_pop, pop_clock_.Increment(we, e.ts_ms));
+    CategoryRow& cat = MutableCategory(e.category);
+    cat.log_pop = LogAddExp(cat.log_pop, pop_clock_.Increment(we, e.ts_ms));
+    RefreshRankings(e.item, row);
+  }
+
+  // Pair e with the user's recent events, nearest first; each distinct item
+  // and category pairs once, at its nearest occurrence.
+  seen_items_.clear();
+  seen_categories_.clear();
+  size_t distance = 0;
+  for (auto it = history.rbegin(); it != history.rend() && distance < opt_.window; ++it, ++distance) {
+    const UserEvent& p = *it;
+    if (e.ts_ms - p.ts_ms > opt_.max_gap_ms) break;
+    const double w = std::sqrt(Weight(p.type) * we) / static_cast<double>(1 + distance);
+    if (p.item != e.item && p.item < items_.size() &&
+        std::find(seen_items_.begin(), seen_items_.end(), p.item) == seen_items_.end()) {
+      seen_items_.push_back(p.item);
+      const double inc = cooc_clock_.Increment(w, e.ts_ms);
+      MutableItem(p.item).neighbours.Add(e.item, inc, opt_.cooccurrence_neighbours);
+      MutableItem(e.item).neighbours.Add(p.item, inc, opt_.cooccurrence_neighbours);
+    }
+    if (p.category != e.category && p.category != kNoId &&
+        std::find(seen_categories_.begin(), seen_categories_.end(), p.category) ==
+            seen_categories_.end()) {
+      seen_categories_.push_back(p.category);
+      // Transitions weigh by both ends, so purchase -> purchase weighs most.
+      const double inc = transition_clock_.Increment(Weight(p.type) * we / static_cast<double>(1 + distance), e.ts_ms);
+      CategoryRow& from = MutableCategory(p.category);
+      from.successors.Add(e.category, inc, opt_.transition_successors);
+      from.log_out = LogAddExp(from.log_out, inc);
+    }
+  }
+  ++version_;
+  global_dirty_ = true;
+}
+
+void ItemModel::UpdateCatalog(ItemId item, CategoryId category, bool active) {
+  ItemRow& row = MutableItem(item);
+  if (row.category != kNoId && row.category != category) {
+    MutableCategory(row.category).top_items.Remove(item);
+  }
+  row.category = category;
+  row.active = active;
+  if (row.log_pop != kLogZero || !active) RefreshRankings(item, row);
+  else MutableCategory(category);
+}
+
+void ItemModel::ClearDirty() {
+  for (ItemId id : dirty_items_) item_dirty_flag_[id] = 0;
+  for (CategoryId id : dirty_categories_) category_dirty_flag_[id] = 0;
+  dirty_items_.clear();
+  dirty_categories_.clear();
+  global_dirty_ = false;
+}
+
+void ItemModel::RestoreItem(ItemId id, ItemRow row) {
+  if (id >= items_.size()) {
+    items_.resize(id + 1);
+    item_dirty_flag_.resize(id + 1, 0);
+  }
+  items_[id] = std::move(row);
+}
+
+void ItemModel::RestoreCategory(CategoryId id, CategoryRow row) {
+  if (id >= categories_.size()) {
+    categories_.resize(id + 1);
+    category_dirty_flag_.resize(id + 1, 0);
+  }
+  categories_[id] = std::move(row);
+}
+
+void ItemModel::RestoreGlobal(TopList<ItemId> top, uint64_t version) {
+  global_top_ = std::move(top);
+  version_ = version;
+}
+
+}  // namespace recstream::model

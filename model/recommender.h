@@ -1,0 +1,93 @@
+// Recommenders: turn the item model and a user's state into a ranked,
+// diversified list. CrossCategoryRecommender is the product's scorer; the
+// baselines exist so that `recstream eval` measures it against something.
+//
+// Seam: operators hold a `Recommender&`; the online embedding model plugs in
+// as another implementation. Concurrency: an instance keeps scratch buffers,
+// so one instance per thread. No heap allocation per call once warm.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "model/item_model.h"
+#include "model/options.h"
+#include "model/user_state.h"
+
+namespace recstream::model {
+
+// Why an item is in a list (output contract `reason`).
+enum class Reason : uint8_t { kComplement = 0, kBoughtTogether = 1, kSimilar = 2, kPopular = 3 };
+inline constexpr int kReasonCount = 4;
+std::string_view ReasonName(Reason r);
+
+struct Recommendation {
+  ItemId item = kNoId;
+  CategoryId category = kNoId;
+  float score = 0;
+  Reason reason = Reason::kPopular;
+};
+
+class Recommender {
+ public:
+  virtual ~Recommender() = default;
+  // Fills out (cleared first) with at most k items for the user whose newest
+  // event is trigger (already applied to user). Items the user bought and the
+  // trigger item itself are never recommended; neither are inactive items.
+  virtual void Recommend(const UserState& user, const Event& trigger,
+                         std::vector<Recommendation>& out) = 0;
+};
+
+// Decayed item co-occurrence + learned category complements + popularity in
+// category, blended into one score, then a per-category quota.
+class CrossCategoryRecommender final : public Recommender {
+ public:
+  CrossCategoryRecommender(const ItemModel& model, const RecommendOptions& opt);
+  void Recommend(const UserState& user, const Event& trigger,
+                 std::vector<Recommendation>& out) override;
+
+ private:
+  struct Candidate {
+    ItemId item;
+    float parts[kReasonCount];
+  };
+  void AddCategory(CategoryId c, double weight, Reason reason);
+  void AddComplements(CategoryId from, double weight, int64_t ts);
+
+  const ItemModel& model_;
+  RecommendOptions opt_;
+  std::vector<Candidate> cands_;
+  std::vector<TopList<CategoryId>::Entry> cat_scratch_;
+  std::vector<TopList<ItemId>::Entry> item_scratch_;
+  TopList<CategoryId> cat_scores_;
+  std::vector<std::pair<CategoryId, uint32_t>> quota_;
+};
+
+// Baseline: recency-decayed global popularity.
+class PopularityRecommender final : public Recommender {
+ public:
+  PopularityRecommender(const ItemModel& model, size_t k) : model_(model), k_(k) {}
+  void Recommend(const UserState& user, const Event& trigger,
+                 std::vector<Recommendation>& out) override;
+
+ private:
+  const ItemModel& model_;
+  size_t k_;
+  std::vector<TopList<ItemId>::Entry> scratch_;
+};
+
+// Baseline: items that co-occur with the trigger item, then popular items.
+class CooccurrenceRecommender final : public Recommender {
+ public:
+  CooccurrenceRecommender(const ItemModel& model, size_t k) : model_(model), k_(k) {}
+  void Recommend(const UserState& user, const Event& trigger,
+                 std::vector<Recommendation>& out) override;
+
+ private:
+  const ItemModel& model_;
+  size_t k_;
+  std::vector<TopList<ItemId>::Entry> scratch_;
+};
+
+}  // namespace recstream::model

@@ -1,0 +1,33 @@
+// PipelineMetrics: the counters of one pipeline. Written by the processing
+// thread, readable from any thread (relaxed atomics), e.g. by the admin
+// endpoint or the summary printed at exit.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "operators/parse.h"
+
+namespace recstream::operators {
+
+struct PipelineMetrics {
+  using Counter = std::atomic<uint64_t>;
+  Counter records_in{0};        // records read from the input topics
+  Counter events_applied{0};    // events that changed state and the model
+  Counter lists_published{0};   // recommendation lists produced
+  Counter tombstones{0};        // forget_user tombstones produced
+  Counter catalog_updates{0};   // catalog messages applied
+  Counter key_mismatch{0};      // message key differed from user_id (user_id wins)
+  Counter batches{0};           // checkpoints written
+  std::array<Counter, static_cast<size_t>(Reject::kCount)> dead_letters{};
+
+  uint64_t dead_letters_total() const {
+    uint64_t n = 0;
+    for (const auto& c : dead_letters) n += c.load(std::memory_order_relaxed);
+    return n;
+  }
+  void CountDeadLetter(Reject r) { dead_letters[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
+};
+
+}  // namespace recstream::operators

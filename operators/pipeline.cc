@@ -1,0 +1,189 @@
+#include "operators/pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace recstream::operators {
+
+uint64_t HashEventId(std::string_view id) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : id) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+namespace {
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Pipeline::Pipeline(const PipelineOptions& opt, state::StateDb* db)
+    : opt_(opt),
+      db_(db),
+      model_(opt.items),
+      users_(db, opt.user_cache_entries),
+      parser_(opt.parse),
+      recommender_(model_, opt.recommend),
+      serializer_(item_ids_, category_ids_),
+      now_ms_(WallClockMs) {}
+
+Status Pipeline::Create(const PipelineOptions& opt, state::StateDb* db, std::unique_ptr<Pipeline>* out) {
+  std::unique_ptr<Pipeline> p(new Pipeline(opt, db));
+  if (db != nullptr) {
+    p->model_store_ = std::make_unique<state::ModelStore>(*db);
+    auto s = p->model_store_->Load(p->model_, p->item_ids_, p->category_ids_);
+    if (!s.ok()) return Status::Corruption("loading the model from the state store: " + s.ToString());
+    s = db->LoadOffsets(&p->offsets_);
+    if (!s.ok()) return Status::Corruption("loading stored offsets: " + s.ToString());
+    spdlog::info("state: restored {} items, {} categories, model version {}, {} stored offsets",
+                 p->item_ids_.size(), p->category_ids_.size(), p->model_.version(), p->offsets_.size());
+  }
+  *out = std::move(p);
+  return Status::OK();
+}
+
+int64_t Pipeline::StoredOffset(const std::string& topic, int32_t partition) const {
+  auto it = offsets_.find({topic, partition});
+  return it == offsets_.end() ? stream::kNoStoredOffset : it->second;
+}
+
+void Pipeline::OnAssigned(std::vector<stream::TopicPartitionOffset>& partitions) {
+  for (auto& tp : partitions) {
+    tp.offset = StoredOffset(tp.topic, tp.partition);
+    if (tp.offset != stream::kNoStoredOffset)
+      spdlog::info("state: {}[{}] resumes at stored offset {}", tp.topic, tp.partition, tp.offset);
+  }
+}
+
+void Pipeline::OnRevoked(const std::vector<stream::TopicPartitionOffset>&) {
+  // Everything is checkpointed at batch boundaries, and callbacks run between
+  // batches. Cached users may belong to the revoked partitions and could come
+  // back stale after another instance owned them: start cold.
+  users_.DropCache();
+}
+
+Status Pipeline::Process(std::span<const stream::Record> batch, stream::RecordSink& sink) {
+  if (abandoned_) return Status::Aborted("pipeline abandoned after a failed batch; restart from the state store");
+  batch_now_ms_ = now_ms_();
+  for (const auto& r : batch) {
+    Status s = ProcessRecord(r, sink);
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status Pipeline::DeadLetter(const stream::Record& r, Reject reason, std::string_view detail,
+                            stream::RecordSink& sink) {
+  metrics_.CountDeadLetter(reason);
+  const std::string partition = std::to_string(r.partition);
+  const std::string offset = std::to_string(r.offset);
+  const stream::Header headers[] = {
+      {"recstream.reason", RejectName(reason)},
+      {"recstream.detail", detail},
+      {"recstream.source.topic", r.topic},
+      {"recstream.source.partition", partition},
+      {"recstream.source.offset", offset},
+  };
+  std::optional<std::string_view> value;
+  if (!r.value_null) value = r.original_bytes();
+  return sink.Produce(opt_.topics.dead_letters, r.key, value, headers);
+}
+
+Status Pipeline::ProcessRecord(const stream::Record& r, stream::RecordSink& sink) {
+  metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
+  const bool catalog = !opt_.topics.items.empty() && r.topic == opt_.topics.items;
+  Reject rej = parser_.Parse(r, catalog, batch_now_ms_, parsed_, detail_);
+  if (rej != Reject::kNone) return DeadLetter(r, rej, detail_, sink);
+  const ParsedEvent& pe = parsed_;
+
+  switch (pe.kind) {
+    case ParsedEvent::Kind::kCatalog: {
+      model::ItemId item = item_ids_.Find(pe.item_id);
+      model::CategoryId cat = model::kNoId;
+      if (!pe.category_id.empty()) cat = category_ids_.Intern(pe.category_id);
+      else if (item != model::kNoId && model_.HasItem(item)) cat = model_.item(item).category;
+      if (cat == model::kNoId) return DeadLetter(r, Reject::kUnknownItem, "category_id omitted for an unknown item", sink);
+      if (item == model::kNoId) item = item_ids_.Intern(pe.item_id);
+      model_.UpdateCatalog(item, cat, pe.active);
+      metrics_.catalog_updates.fetch_add(1, std::memory_order_relaxed);
+      return Status::OK();
+    }
+    case ParsedEvent::Kind::kForgetUser: {
+      users_.Erase(pe.user_id);
+      metrics_.tombstones.fetch_add(1, std::memory_order_relaxed);
+      return sink.Produce(opt_.topics.recommendations, pe.user_id, std::nullopt);
+    }
+    case ParsedEvent::Kind::kEvent:
+      return ApplyEvent(r, pe, sink);
+  }
+  return Status::OK();
+}
+
+Status Pipeline::ApplyEvent(const stream::Record& r, const ParsedEvent& pe, stream::RecordSink& sink) {
+  // Resolve ids without creating any before the event is known to be good.
+  model::ItemId item = item_ids_.Find(pe.item_id);
+  model::CategoryId cat = model::kNoId;
+  if (!pe.category_id.empty()) cat = category_ids_.Find(pe.category_id);
+  else if (item != model::kNoId && model_.HasItem(item)) cat = model_.item(item).category;
+  else return DeadLetter(r, Reject::kUnknownItem, "category_id omitted and the catalog does not know the item", sink);
+
+  model::UserState* user = nullptr;
+  if (auto s = users_.Get(pe.user_id, &user); !s.ok()) return Status::Corruption("user state: " + s.ToString());
+  const uint64_t id_hash = pe.event_id.empty() ? 0 : HashEventId(pe.event_id);
+  if (!pe.event_id.empty() && user->SawEventId(id_hash))
+    return DeadLetter(r, Reject::kDuplicate, "event_id already applied for this user", sink);
+
+  if (!r.key.empty() && r.key != pe.user_id) metrics_.key_mismatch.fetch_add(1, std::memory_order_relaxed);
+  if (item == model::kNoId) item = item_ids_.Intern(pe.item_id);
+  if (cat == model::kNoId) cat = category_ids_.Intern(pe.category_id);
+  const model::Event e{item, cat, pe.type, pe.ts_ms};
+
+  if (observer_) observer_->BeforeApply(pe.user_id, *user, e);
+  // Learn from the sequence as it was before e, then extend it.
+  model_.Learn(e, user->recent);
+  user->Apply(e, opt_.user, opt_.items.type_weight);
+  if (!pe.event_id.empty()) user->RememberEventId(id_hash, opt_.user.dedupe_window);
+  users_.MarkDirty(pe.user_id);
+  metrics_.events_applied.fetch_add(1, std::memory_order_relaxed);
+
+  recommender_.Recommend(*user, e, list_);
+  if (observer_) observer_->AfterApply(pe.user_id, *user, e, list_);
+
+  Trigger trigger{pe.event_id, pe.item_id, category_ids_.Name(cat), pe.type, pe.ts_ms};
+  if (trigger.event_id.empty() && opt_.offset_as_event_id) {
+    offset_text_ = std::to_string(r.offset);
+    trigger.event_id = offset_text_;
+  }
+  const std::string_view json = serializer_.Serialize(pe.user_id, now_ms_(), model_.version(), trigger, list_);
+  metrics_.lists_published.fetch_add(1, std::memory_order_relaxed);
+  return sink.Produce(opt_.topics.recommendations, pe.user_id, json);
+}
+
+Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& next) {
+  if (abandoned_) return Status::Aborted("pipeline abandoned");
+  if (db_ != nullptr) {
+    rocksdb::WriteBatch batch;
+    users_.Flush(batch);
+    model_store_->Flush(model_, item_ids_, category_ids_, batch);
+    for (const auto& tp : next) db_->PutOffset(batch, tp.topic, tp.partition, tp.offset);
+    auto s = db_->Commit(batch);
+    if (!s.ok()) {
+      abandoned_ = true;
+      return Status::IoError("state checkpoint failed: " + s.ToString());
+    }
+  }
+  for (const auto& tp : next) offsets_[{tp.topic, tp.partition}] = tp.offset;
+  users_.AfterCommit();
+  model_.ClearDirty();
+  item_ids_.ClearPending();
+  category_ids_.ClearPending();
+  metrics_.batches.fetch_add(1, std::memory_order_relaxed);
+  return Status::OK();
+}
+
+}  // namespace recstream::operators

@@ -1,0 +1,36 @@
+#include "operators/publish.h"
+
+#include "stream/json_writer.h"
+
+namespace recstream::operators {
+
+std::string_view ListSerializer::Serialize(std::string_view user_id, int64_t generated_ts, uint64_t model_version,
+                                           const Trigger& trigger, std::span<const model::Recommendation> list) {
+  buf_.clear();
+  stream::JsonWriter w(buf_);
+  w.BeginObject();
+  w.Key("user_id").String(user_id);
+  w.Key("generated_ts").Int(generated_ts);
+  w.Key("model_version").Int(static_cast<int64_t>(model_version));
+  w.Key("trigger").BeginObject();
+  if (!trigger.event_id.empty()) w.Key("event_id").String(trigger.event_id);
+  w.Key("item_id").String(trigger.item_id);
+  w.Key("category_id").String(trigger.category_id);
+  w.Key("type").String(model::EventTypeName(trigger.type));
+  w.Key("ts").Int(trigger.ts_ms);
+  w.EndObject();
+  w.Key("items").BeginArray();
+  for (const auto& r : list) {
+    w.BeginObject();
+    w.Key("item_id").String(items_.Name(r.item));
+    w.Key("category_id").String(categories_.Name(r.category));
+    w.Key("score").Number(r.score, 4);
+    w.Key("reason").String(model::ReasonName(r.reason));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return buf_;
+}
+
+}  // namespace recstream::operators

@@ -1,0 +1,136 @@
+#include "state/db.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+
+namespace recstream::state {
+
+const char* CfName(Cf cf) {
+  switch (cf) {
+    case Cf::kUsers: return "users";
+    case Cf::kItems: return "items";
+    case Cf::kCategories: return "categories";
+    case Cf::kDict: return "dict";
+    case Cf::kOffsets: return "offsets";
+    case Cf::kMeta: return "meta";
+    case Cf::kCount: break;
+  }
+  return "default";
+}
+
+rocksdb::Status StateDb::Open(const StateOptions& opt, std::unique_ptr<StateDb>* out) {
+  rocksdb::ConfigOptions cfg;
+  cfg.ignore_unknown_options = false;
+  cfg.input_strings_escaped = false;
+
+  rocksdb::DBOptions db_opt;
+  db_opt.create_if_missing = true;
+  db_opt.create_missing_column_families = true;
+  db_opt.max_background_jobs = 2;
+  if (!opt.db_options.empty()) {
+    rocksdb::DBOptions base = db_opt;
+    auto s = rocksdb::GetDBOptionsFromMap(cfg, base, opt.db_options, &db_opt);
+    if (!s.ok()) return rocksdb::Status::InvalidArgument("rocksdb.db: " + s.ToString());
+  }
+
+  rocksdb::ColumnFamilyOptions cf_opt;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(opt.block_cache_bytes);
+  table.cache_index_and_filter_blocks = true;
+  cf_opt.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_opt.compression = rocksdb::kLZ4Compression;
+  if (!opt.cf_options.empty()) {
+    rocksdb::ColumnFamilyOptions base = cf_opt;
+    auto s = rocksdb::GetColumnFamilyOptionsFromMap(cfg, base, opt.cf_options, &cf_opt);
+    if (!s.ok()) return rocksdb::Status::InvalidArgument("rocksdb.cf: " + s.ToString());
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(opt.dir, ec);
+  if (ec) return rocksdb::Status::IOError("cannot create state dir " + opt.dir + ": " + ec.message());
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opt);
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) cfs.emplace_back(CfName(static_cast<Cf>(i)), cf_opt);
+
+  std::unique_ptr<StateDb> db(new StateDb());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_opt, opt.dir, cfs, &handles, &raw);
+  if (!s.ok()) return s;
+  db->db_.reset(raw);
+  // handles[0] is the default family, unused; keep it for clean destruction.
+  db->handles_.assign(handles.begin() + 1, handles.end());
+  db->handles_.push_back(handles[0]);
+  db->write_options_.sync = opt.sync;
+  *out = std::move(db);
+  return rocksdb::Status::OK();
+}
+
+StateDb::~StateDb() {
+  if (!db_) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db_->Close().PermitUncheckedError();
+}
+
+rocksdb::Status StateDb::Get(Cf cf, const rocksdb::Slice& key, std::string* value) const {
+  return db_->Get(rocksdb::ReadOptions(), handle(cf), key, value);
+}
+
+rocksdb::Status StateDb::Commit(rocksdb::WriteBatch& batch) {
+  return db_->Write(write_options_, &batch);
+}
+
+rocksdb::Status StateDb::Scan(Cf cf,
+                              const std::function<bool(const rocksdb::Slice&, const rocksdb::Slice&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(cf)));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    if (!fn(it->key(), it->value())) break;
+  return it->status();
+}
+
+std::string StateDb::OffsetKey(const std::string& topic, int32_t partition) {
+  std::string k = topic;
+  k.push_back('\0');
+  const auto p = static_cast<uint32_t>(partition);
+  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>((p >> shift) & 0xff));
+  return k;
+}
+
+void StateDb::PutOffset(rocksdb::WriteBatch& batch, const std::string& topic, int32_t partition, int64_t next) {
+  std::string v(8, '\0');
+  for (int i = 0; i < 8; ++i) v[i] = static_cast<char>((static_cast<uint64_t>(next) >> (8 * i)) & 0xff);
+  batch.Put(handle(Cf::kOffsets), OffsetKey(topic, partition), v).PermitUncheckedError();
+}
+
+rocksdb::Status StateDb::LoadOffsets(OffsetMap* out) const {
+  out->clear();
+  bool corrupt = false;
+  auto s = Scan(Cf::kOffsets, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+    const auto zero = k.ToStringView().find('\0');
+    if (zero == std::string_view::npos || k.size() != zero + 5 || v.size() != 8) {
+      corrupt = true;
+      return false;
+    }
+    uint32_t p = 0;
+    for (size_t i = zero + 1; i < k.size(); ++i) p = (p << 8) | static_cast<uint8_t>(k[i]);
+    uint64_t off = 0;
+    for (int i = 7; i >= 0; --i) off = (off << 8) | static_cast<uint8_t>(v[i]);
+    (*out)[{std::string(k.data(), zero), static_cast<int32_t>(p)}] = static_cast<int64_t>(off);
+    return true;
+  });
+  if (s.ok() && corrupt) return rocksdb::Status::Corruption("offsets column family holds a malformed row");
+  return s;
+}
+
+uint64_t StateDb::ApproximateBytes(Cf cf) const {
+  uint64_t sst = 0, mem = 0;
+  db_->GetIntProperty(handle(cf), rocksdb::DB::Properties::kTotalSstFilesSize, &sst);
+  db_->GetIntProperty(handle(cf), rocksdb::DB::Properties::kCurSizeAllMemTables, &mem);
+  return sst + mem;
+}
+
+}  // namespace recstream::state

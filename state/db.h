@@ -1,0 +1,76 @@
+// StateDb: the RocksDB database of one processor instance, one column family
+// per concern. All writes of a processed batch — state rows and the consumed
+// offsets — go through one WriteBatch (Commit), so state and input position
+// never disagree.
+//
+// Concurrency: RocksDB is thread-safe; recstream writes from the processing
+// thread only. Lifecycle: Open() at start-up, destroyed at shutdown.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace recstream::state {
+
+struct StateOptions {
+  // Directory of the database; created if missing. Default: ./recstream-state
+  std::string dir = "recstream-state";
+  // fsync the WAL on every batch commit. Default: false (the WAL survives a
+  // process crash; only a machine crash can lose the last batches, which are
+  // then re-read from Kafka because offsets are stored with them).
+  bool sync = false;
+  // Block cache shared by all column families, bytes. Default: 64 MiB.
+  size_t block_cache_bytes = 64 << 20;
+  // RocksDB options passed through by their own names ([rocksdb.db] and
+  // [rocksdb.cf] in the TOML file), e.g. max_background_jobs = "4".
+  std::unordered_map<std::string, std::string> db_options;
+  std::unordered_map<std::string, std::string> cf_options;
+};
+
+enum class Cf : int { kUsers = 0, kItems, kCategories, kDict, kOffsets, kMeta, kCount };
+
+// (topic, partition) -> next offset to read.
+using OffsetMap = std::map<std::pair<std::string, int32_t>, int64_t>;
+
+class StateDb {
+ public:
+  // Opens or creates the database. A bad option name or value is an error.
+  static rocksdb::Status Open(const StateOptions& opt, std::unique_ptr<StateDb>* out);
+  ~StateDb();
+  StateDb(const StateDb&) = delete;
+  StateDb& operator=(const StateDb&) = delete;
+
+  rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
+  rocksdb::Status Get(Cf cf, const rocksdb::Slice& key, std::string* value) const;
+  // Applies the batch atomically (WAL first).
+  rocksdb::Status Commit(rocksdb::WriteBatch& batch);
+  // Calls fn for every row of a column family, in key order; stops early when
+  // fn returns false.
+  rocksdb::Status Scan(Cf cf, const std::function<bool(const rocksdb::Slice&, const rocksdb::Slice&)>& fn) const;
+
+  static std::string OffsetKey(const std::string& topic, int32_t partition);
+  void PutOffset(rocksdb::WriteBatch& batch, const std::string& topic, int32_t partition, int64_t next);
+  rocksdb::Status LoadOffsets(OffsetMap* out) const;
+
+  // Approximate bytes on disk of a column family (SST + memtable).
+  uint64_t ApproximateBytes(Cf cf) const;
+  rocksdb::DB* raw() const { return db_.get(); }
+
+ private:
+  StateDb() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::WriteOptions write_options_;
+};
+
+const char* CfName(Cf cf);
+
+}  // namespace recstream::state

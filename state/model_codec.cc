@@ -1,0 +1,149 @@
+#include "state/model_codec.h"
+
+#include "state/codec.h"
+
+namespace recstream::state {
+namespace {
+
+template <typename Key>
+void PutList(Writer& w, const model::TopList<Key>& list) {
+  w.Varint(list.size());
+  for (const auto& e : list.entries()) {
+    w.Varint(e.key);
+    w.Double(e.log_weight);
+  }
+}
+
+template <typename Key>
+bool GetList(Reader& r, model::TopList<Key>& list) {
+  size_t n;
+  if (!r.Count(n, 9)) return false;
+  auto& entries = list.mutable_entries();
+  entries.clear();
+  entries.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    typename model::TopList<Key>::Entry e{};
+    if (!r.VarintAs(e.key) || !r.Double(e.log_weight)) return false;
+    entries.push_back(e);
+  }
+  return true;
+}
+
+bool Finish(const Reader& r) { return r.ok() && r.at_end(); }
+
+}  // namespace
+
+void EncodeUser(const model::UserState& u, std::string& out) {
+  out.clear();
+  Writer w(out);
+  w.U8(kUserFormat);
+  w.Varint(u.events);
+  w.Varint(u.recent.size());
+  int64_t prev_ts = 0;
+  for (const auto& e : u.recent) {
+    w.Varint(e.item);
+    w.Varint(e.category);
+    w.U8(static_cast<uint8_t>(e.type));
+    w.SignedVarint(e.ts_ms - prev_ts);  // delta: small for a time-ordered sequence
+    prev_ts = e.ts_ms;
+  }
+  PutList(w, u.affinity);
+  w.Varint(u.purchases.size());
+  for (auto p : u.purchases) w.Varint(p);
+  w.Varint(u.seen_event_ids.size());
+  for (auto h : u.seen_event_ids) w.Fixed64(h);
+  w.Varint(u.seen_next);
+}
+
+bool DecodeUser(std::string_view in, model::UserState& u) {
+  Reader r(in);
+  uint8_t version;
+  if (!r.U8(version) || version != kUserFormat) return false;
+  u = model::UserState{};
+  size_t n;
+  if (!r.Varint(u.events) || !r.Count(n, 4)) return false;
+  u.recent.resize(n);
+  int64_t ts = 0;
+  for (auto& e : u.recent) {
+    uint8_t type;
+    int64_t delta;
+    if (!r.VarintAs(e.item) || !r.VarintAs(e.category) || !r.U8(type) || !r.SignedVarint(delta)) return false;
+    if (type >= model::kEventTypeCount) return false;
+    e.type = static_cast<model::EventType>(type);
+    ts += delta;
+    e.ts_ms = ts;
+  }
+  if (!GetList(r, u.affinity) || !r.Count(n, 1)) return false;
+  u.purchases.resize(n);
+  for (auto& p : u.purchases)
+    if (!r.VarintAs(p)) return false;
+  if (!r.Count(n, 8)) return false;
+  u.seen_event_ids.resize(n);
+  for (auto& h : u.seen_event_ids)
+    if (!r.Fixed64(h)) return false;
+  if (!r.VarintAs(u.seen_next)) return false;
+  return Finish(r);
+}
+
+void EncodeItem(const model::ItemRow& row, std::string& out) {
+  out.clear();
+  Writer w(out);
+  w.U8(kItemFormat);
+  w.Varint(row.category);
+  w.U8(row.active ? 1 : 0);
+  w.Varint(row.count);
+  w.SignedVarint(row.last_ts_ms);
+  w.Double(row.log_pop);
+  PutList(w, row.neighbours);
+}
+
+bool DecodeItem(std::string_view in, model::ItemRow& row) {
+  Reader r(in);
+  uint8_t version, active;
+  if (!r.U8(version) || version != kItemFormat) return false;
+  row = model::ItemRow{};
+  if (!r.VarintAs(row.category) || !r.U8(active) || !r.VarintAs(row.count) || !r.SignedVarint(row.last_ts_ms) ||
+      !r.Double(row.log_pop) || !GetList(r, row.neighbours))
+    return false;
+  row.active = active != 0;
+  return Finish(r);
+}
+
+void EncodeCategory(const model::CategoryRow& row, std::string& out) {
+  out.clear();
+  Writer w(out);
+  w.U8(kCategoryFormat);
+  w.Double(row.log_pop);
+  w.Double(row.log_out);
+  PutList(w, row.successors);
+  PutList(w, row.top_items);
+}
+
+bool DecodeCategory(std::string_view in, model::CategoryRow& row) {
+  Reader r(in);
+  uint8_t version;
+  if (!r.U8(version) || version != kCategoryFormat) return false;
+  row = model::CategoryRow{};
+  if (!r.Double(row.log_pop) || !r.Double(row.log_out) || !GetList(r, row.successors) ||
+      !GetList(r, row.top_items))
+    return false;
+  return Finish(r);
+}
+
+void EncodeGlobal(const model::TopList<model::ItemId>& top, uint64_t version, std::string& out) {
+  out.clear();
+  Writer w(out);
+  w.U8(kGlobalFormat);
+  w.Varint(version);
+  PutList(w, top);
+}
+
+bool DecodeGlobal(std::string_view in, model::TopList<model::ItemId>& top, uint64_t& version) {
+  Reader r(in);
+  uint8_t v;
+  if (!r.U8(v) || v != kGlobalFormat) return false;
+  if (!r.Varint(version) || !GetList(r, top)) return false;
+  return Finish(r);
+}
+
+}  // namespace recstream::state

@@ -1,0 +1,34 @@
+// ModelStore: persists the item-side model (item and category rows, the
+// global ranking, the id dictionaries) and restores it at start-up.
+//
+// Flush() writes exactly the rows the model marked dirty since the last
+// commit, so a batch costs what it changed, not the size of the model.
+// Concurrency: processing thread only.
+#pragma once
+
+#include <rocksdb/write_batch.h>
+
+#include "model/item_model.h"
+#include "state/db.h"
+#include "state/dictionary.h"
+
+namespace recstream::state {
+
+class ModelStore {
+ public:
+  explicit ModelStore(StateDb& db) : db_(db) {}
+
+  // Loads everything into model and the dictionaries (empty on a new db).
+  rocksdb::Status Load(model::ItemModel& model, IdDictionary& items, IdDictionary& categories);
+  // Writes the model's dirty rows and the dictionaries' new entries.
+  void Flush(const model::ItemModel& model, IdDictionary& items, IdDictionary& categories,
+             rocksdb::WriteBatch& batch);
+
+  static std::string IdKey(uint32_t id);
+
+ private:
+  StateDb& db_;
+  std::string scratch_;
+};
+
+}  // namespace recstream::state

@@ -1,0 +1,99 @@
+// Kafka source and sink on librdkafka. The only place (with
+// embedded_broker.cc) where librdkafka property names appear.
+//
+// KafkaSource: a consumer-group member with cooperative-sticky assignment,
+// manual offsets (auto commit and auto offset store off). On assignment it
+// asks its AssignmentListener where to start each partition (recstream's
+// state store holds the truth); records of partitions revoked during a poll
+// are dropped from that poll, so a batch only holds partitions still owned.
+//
+// KafkaSink: an idempotent producer (acks=all, no reordering on retry);
+// delivery reports are served on every Poll()/AwaitDelivery(); QUEUE_FULL is
+// handled by serving reports and retrying.
+//
+// Concurrency: each object belongs to the thread that drives it; listener
+// callbacks run on that thread, inside Poll().
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stream/record.h"
+
+namespace RdKafka {
+class KafkaConsumer;
+class Producer;
+class Message;
+}  // namespace RdKafka
+
+namespace recstream::stream {
+
+struct KafkaOptions {
+  std::string brokers;                  // bootstrap servers
+  std::string group_id = "recstream";   // Default: recstream
+  std::string client_id = "recstream";  // Default: recstream
+  // librdkafka properties by their own names, applied last (they win).
+  std::map<std::string, std::string> consumer;
+  std::map<std::string, std::string> producer;
+};
+
+class AssignmentListener {
+ public:
+  virtual ~AssignmentListener() = default;
+  // Partitions were assigned: set each offset to the stored next offset, or
+  // leave kNoStoredOffset to start from the group's committed offset.
+  virtual void OnAssigned(std::vector<TopicPartitionOffset>& partitions) = 0;
+  // Partitions were revoked (the batch in flight is already checkpointed).
+  virtual void OnRevoked(const std::vector<TopicPartitionOffset>& partitions) = 0;
+};
+
+class KafkaSource final : public RecordSource {
+ public:
+  static Status Create(const KafkaOptions& opt, const std::vector<std::string>& topics,
+                       AssignmentListener* listener, std::unique_ptr<KafkaSource>* out);
+  ~KafkaSource() override;
+
+  Status Poll(size_t max, std::chrono::milliseconds timeout, std::vector<Record>& out) override;
+  Status Commit(const std::vector<TopicPartitionOffset>& next) override;
+  // Leaves the group (revokes partitions through the listener).
+  void Close();
+  std::vector<TopicPartitionOffset> Assignment() const;
+
+  class Rebalancer;  // librdkafka callback adapter (kafka.cc)
+
+ private:
+  KafkaSource() = default;
+  std::unique_ptr<Rebalancer> rebalancer_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::vector<std::unique_ptr<RdKafka::Message>> held_;  // backing the views
+  bool closed_ = false;
+};
+
+class KafkaSink final : public RecordSink {
+ public:
+  static Status Create(const KafkaOptions& opt, std::unique_ptr<KafkaSink>* out);
+  ~KafkaSink() override;
+
+  Status Produce(std::string_view topic, std::string_view key, std::optional<std::string_view> value,
+                 std::span<const Header> headers = {}) override;
+  Status AwaitDelivery(std::chrono::milliseconds timeout) override;
+  void Poll() override;
+  // Flushes on shutdown; returns the number of messages still undelivered.
+  int Flush(std::chrono::milliseconds timeout);
+  uint64_t delivered() const { return delivered_; }
+
+  class Reporter;  // delivery report callback (kafka.cc)
+
+ private:
+  KafkaSink() = default;
+  std::unique_ptr<Reporter> reporter_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::atomic<int64_t> in_flight_{0};
+  uint64_t delivered_ = 0;
+  friend class Reporter;
+};
+
+}  // namespace recstream::stream

@@ -1,0 +1,71 @@
+// The record types that cross the stream boundary, and the narrow interfaces
+// of the outside world: RecordSource (Kafka consumer, file reader) and
+// RecordSink (Kafka producer, file writer). Operators see only these.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stream/status.h"
+
+namespace recstream::stream {
+
+// One input message. The views stay valid until the source's next Poll().
+struct Record {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;  // message timestamp; 0 when the source has none
+  std::string_view key;
+  std::string_view value;
+  bool value_null = false;   // a Kafka tombstone (no value at all)
+  // The bytes as they arrived when the source converted them (a CSV row);
+  // empty when value is the original.
+  std::string_view original;
+  std::string_view original_bytes() const { return original.empty() ? value : original; }
+};
+
+struct TopicPartitionOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;  // the next offset to read
+};
+inline constexpr int64_t kNoStoredOffset = -1;
+
+struct Header {
+  std::string_view name;
+  std::string_view value;
+};
+
+class RecordSource {
+ public:
+  virtual ~RecordSource() = default;
+  // Appends up to max records to out (cleared first), waiting up to timeout
+  // for the first one. Records of one partition come in offset order.
+  virtual Status Poll(size_t max, std::chrono::milliseconds timeout, std::vector<Record>& out) = 0;
+  // Records that the state up to these offsets is durable (Kafka: async
+  // commit to the group). Best effort: the truth is in the state store.
+  virtual Status Commit(const std::vector<TopicPartitionOffset>& next) = 0;
+  // True when a finite source (a file) has nothing more to give.
+  virtual bool exhausted() const { return false; }
+};
+
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  // Queues one message; value == nullopt produces a tombstone.
+  virtual Status Produce(std::string_view topic, std::string_view key, std::optional<std::string_view> value,
+                         std::span<const Header> headers = {}) = 0;
+  // Serves delivery reports until every queued message is delivered or the
+  // timeout passes. An error if any delivery failed since the last call.
+  virtual Status AwaitDelivery(std::chrono::milliseconds timeout) = 0;
+  // Serves delivery reports without blocking.
+  virtual void Poll() {}
+};
+
+}  // namespace recstream::stream

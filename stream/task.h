@@ -1,0 +1,71 @@
+// Task: the loop every processor instance runs over the partitions it owns:
+//
+//   poll a batch -> Process (operators; outputs queued to the sink)
+//   -> await delivery of the outputs -> Checkpoint (one WriteBatch: state +
+//   next offsets) -> Commit offsets to Kafka (async, advisory)
+//
+// Why outputs are delivered before the checkpoint: a crash between the two
+// then re-processes the batch from the previous checkpoint and publishes the
+// same lists again (at-least-once output, state applied exactly once). The
+// other order would lose the outputs of the last batch on a crash.
+//
+// Concurrency: Run() occupies the calling thread; Stop() may be called from
+// any thread (or a signal handler through the flag) and is honoured between
+// batches, so the batch in flight always completes and is checkpointed.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "stream/record.h"
+
+namespace recstream::stream {
+
+class BatchProcessor {
+ public:
+  virtual ~BatchProcessor() = default;
+  // Applies every record; queues outputs and dead letters on sink. An error
+  // is fatal: the batch must not be checkpointed.
+  virtual Status Process(std::span<const Record> batch, RecordSink& sink) = 0;
+  // Makes the batch's state changes and next offsets durable, atomically.
+  virtual Status Checkpoint(const std::vector<TopicPartitionOffset>& next) = 0;
+  // Called after a fatal error: in-memory state may be ahead of the store.
+  virtual void Abandon() {}
+};
+
+struct TaskOptions {
+  size_t max_batch = 1000;                           // Default: 1000 records
+  std::chrono::milliseconds poll_timeout{50};        // Default: 50 ms
+  std::chrono::milliseconds delivery_timeout{30000}; // Default: 30 s
+};
+
+struct TaskStats {
+  uint64_t batches = 0;
+  uint64_t records = 0;
+};
+
+class Task {
+ public:
+  Task(RecordSource& source, RecordSink& sink, BatchProcessor& processor, TaskOptions opt)
+      : source_(source), sink_(sink), processor_(processor), opt_(opt) {}
+
+  // Runs until stop is set, the source is exhausted, or a fatal error (returned; nothing of the failed batch is checkpointed).
+  Status Run(const std::atomic<bool>& stop);
+  // One poll-process-checkpoint round; sets *got to the records handled.
+  Status RunOnce(size_t* got);
+  const TaskStats& stats() const { return stats_; }
+
+ private:
+  RecordSource& source_;
+  RecordSink& sink_;
+  BatchProcessor& processor_;
+  TaskOptions opt_;
+  TaskStats stats_;
+  std::vector<Record> batch_;
+  std::vector<TopicPartitionOffset> next_;
+};
+
+}  // namespace recstream::stream
