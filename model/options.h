@@ -48,16 +48,16 @@ struct ItemModelOptions {
 struct RecommendOptions {
   // List length K. Default: 20.
   size_t k = 20;
-  // At most this many items of one category in a list. Default: 5.
-  size_t max_per_category = 5;
+  // At most this many items of one category in a list. Default: 6.
+  size_t max_per_category = 6;
   // Complement categories searched for candidates. Default: 6.
   size_t complement_categories = 6;
   // Items considered per candidate category. Default: 20.
   size_t items_per_category = 20;
   // Weights of the score components.
   double cooccurrence_weight = 1.0;  // Default: 1.0
-  double complement_weight = 0.8;    // Default: 0.8
-  double same_category_weight = 0.3; // Default: 0.3
+  double complement_weight = 0.3;    // Default: 0.3
+  double same_category_weight = 0.1; // Default: 0.1
   double popular_weight = 0.1;       // Default: 0.1
   // Additive smoothing of category transitions (pseudo-count). Default: 1.0.
   double transition_smoothing = 1.0;

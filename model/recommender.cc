@@ -90,7 +90,7 @@ void CrossCategoryRecommender::Recommend(const UserState& user, const Event& tri
       for (const auto& e : nb.entries()) {
         Candidate cand{e.key, {0, 0, 0, 0}};
         cand.parts[static_cast<int>(Reason::kBoughtTogether)] =
-            static_cast<float>(w * std::exp(e.log_weight - top));
+            static_cast<float>(w * std::sqrt(std::exp(e.log_weight - top)));
         cands_.push_back(cand);
       }
       w *= 0.5;
