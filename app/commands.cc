@@ -286,7 +286,8 @@ int EvalCommand(Config config, const EvalArgs& args) {
   }
   const double secs = Seconds(t0);
   const auto& m = pipeline->metrics();
-  std::printf("recstream eval: %s\n", args.input.c_str());
+  std::printf("recstream eval: %s (scorer: %s)\n", args.input.c_str(),
+              config.pipeline.recommend.use_model ? "model" : "rules");
   std::printf("events %llu (applied %llu, dead letters %llu), users %zu, items %zu, categories %zu\n",
               static_cast<unsigned long long>(m.records_in.load()), static_cast<unsigned long long>(m.events_applied.load()),
               static_cast<unsigned long long>(m.dead_letters_total()), pipeline->users().cached(),

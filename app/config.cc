@@ -1,3 +1,4 @@
+#include <charconv>
 #include "app/config.h"
 
 #include <toml++/toml.h>
@@ -88,9 +89,10 @@ Setter PassThrough(std::map<std::string, std::string>* dst, std::string name) {
     else if (n.is_boolean()) v = *n.value<bool>() ? "true" : "false";
     else if (n.is_integer()) v = std::to_string(*n.value<int64_t>());
     else if (n.is_floating_point()) {
-      std::ostringstream os;
-      os << *n.value<double>();
-      v = os.str();
+      // Shortest text that reads back as the same double (no lost digits).
+      char buf[64];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *n.value<double>());
+      v.assign(buf, ec == std::errc() ? end : buf);
     } else return Bad(key, "expected a string, number or boolean");
     (*dst)[name] = v;
     return Status::OK();
@@ -134,7 +136,9 @@ Registry Build(Config& c) {
   k["input.max_id_bytes"] = Int(&p.parse.max_id_bytes, 1, 65536);
   k["input.max_json_depth"] = Int(&p.parse.max_json_depth, 2, 1024);
   k["input.max_future_skew_s"] = [&p](const toml::node& n, const std::string& key) {
-    if (!n.is_number() || *n.value<double>() < 0) return Bad(key, "expected a non-negative number of seconds");
+    // Bounded (and NaN refused) so that the conversion to ms cannot overflow.
+    if (!n.is_number() || !(*n.value<double>() >= 0 && *n.value<double>() <= 1e10))
+      return Bad(key, "expected a number of seconds between 0 and 1e10");
     p.parse.max_future_skew_ms = static_cast<int64_t>(*n.value<double>() * 1000);
     return Status::OK();
   };
@@ -157,6 +161,32 @@ Registry Build(Config& c) {
   for (int i = 0; i < model::kEventTypeCount; ++i)
     k[std::string("model.weight_") + types[i]] = Real(&m.type_weight[i], 1e-6, 1e6);
   auto& rc = p.recommend;
+  auto& em = p.embedding;
+  k["embedding.dim"] = Int(&em.dim, 2, 1024);
+  k["embedding.window"] = Int(&em.window, 1, 100);
+  k["embedding.negatives"] = Int(&em.negatives, 0, 100);
+  k["embedding.learning_rate"] = Real(&em.learning_rate, 1e-6, 10);
+  k["embedding.adagrad_initial"] = Real(&em.adagrad_initial, 1e-9, 1e6);
+  k["embedding.category_context"] = Bool(&em.category_context);
+  k["embedding.category_pair_weight"] = Real(&em.category_pair_weight, 0, 100);
+  k["embedding.admit_after"] = Int(&em.admit_after, 1, 1'000'000);
+  k["embedding.expire_after_s"] = [&em](const toml::node& n, const std::string& key) {
+    if (!n.is_number() || !(*n.value<double>() > 0) || *n.value<double>() > 1e10)
+      return Bad(key, "expected a number of seconds in (0, 1e10]");
+    em.expire_after_ms = static_cast<int64_t>(*n.value<double>() * 1000);
+    return Status::OK();
+  };
+  k["embedding.max_item_rows"] = Int(&em.max_item_rows, 1, kMaxI);
+  k["embedding.long_term_rate"] = Real(&em.long_term_rate, 0, 1);
+  k["embedding.attention_recency"] = Real(&em.attention_recency, 1e-6, 1);
+  k["embedding.long_term_weight"] = Real(&em.long_term_weight, 0, 100);
+  k["embedding.seed"] = Int(&em.seed, 0, std::numeric_limits<int64_t>::max());
+  k["recommend.scorer"] = [&rc](const toml::node& n, const std::string& key) {
+    auto v = n.value<std::string>();
+    if (!n.is_string() || (*v != "rules" && *v != "model")) return Bad(key, "expected \"rules\" or \"model\"");
+    rc.use_model = *v == "model";
+    return Status::OK();
+  };
   k["recommend.k"] = Int(&rc.k, 1, 1000);
   k["recommend.max_per_category"] = Int(&rc.max_per_category, 1, 1000);
   k["recommend.complement_categories"] = Int(&rc.complement_categories, 0, 1000);
@@ -166,6 +196,9 @@ Registry Build(Config& c) {
   k["recommend.same_category_weight"] = Real(&rc.same_category_weight, 0, 1e6);
   k["recommend.popular_weight"] = Real(&rc.popular_weight, 0, 1e6);
   k["recommend.transition_smoothing"] = Real(&rc.transition_smoothing, 0, 1e9);
+  k["recommend.embedding_weight"] = Real(&rc.embedding_weight, 0, 1e6);
+  k["recommend.complement_embedding_share"] = Real(&rc.complement_embedding_share, 0, 1);
+  k["recommend.mmr_lambda"] = Real(&rc.mmr_lambda, 0, 1);
   k["log.level"] = String(&c.log_level);
   r.maps["kafka.consumer"] = &c.kafka.consumer;
   r.maps["kafka.producer"] = &c.kafka.producer;
@@ -237,8 +270,14 @@ Status Validate(const Config& c) {
   if (p.topics.events.empty()) return Bad("topics.events", "must not be empty");
   if (p.topics.recommendations.empty()) return Bad("topics.recommendations", "must not be empty");
   if (p.topics.dead_letters.empty()) return Bad("topics.dead_letters", "must not be empty");
-  if (p.topics.dead_letters == p.topics.events || p.topics.recommendations == p.topics.events)
-    return Bad("topics", "input, output and dead-letter topics must differ");
+  {
+    const std::string* t[] = {&p.topics.events, &p.topics.items, &p.topics.recommendations, &p.topics.dead_letters};
+    for (int i = 0; i < 4; ++i)
+      for (int j = i + 1; j < 4; ++j)
+        if (!t[i]->empty() && *t[i] == *t[j])
+          return Bad("topics", "events, items (when set), recommendations and dead_letters must be different topics ('" +
+                                   *t[i] + "' twice)");
+  }
   if (c.state.dir.empty()) return Bad("state.dir", "must not be empty");
   return Status::OK();
 }

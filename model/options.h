@@ -45,7 +45,45 @@ struct ItemModelOptions {
   std::array<double, kEventTypeCount> type_weight{1.0, 2.0, 4.0, 3.0, 8.0};
 };
 
+struct EmbeddingOptions {
+  // Vector dimension of items and categories. Default: 64.
+  size_t dim = 64;
+  // Earlier events of the user that predict the next one. Default: 5.
+  size_t window = 5;
+  // Negative samples per positive pair. Default: 5.
+  size_t negatives = 5;
+  // Base learning rate of row-wise AdaGrad. Default: 0.1.
+  double learning_rate = 0.1;
+  // Initial AdaGrad accumulator (bounds the first steps). Default: 0.1.
+  double adagrad_initial = 0.1;
+  // Category tokens in the context (Meta-Prod2Vec). Default: true.
+  bool category_context = true;
+  // Weight of the category-token pairs relative to item pairs. Default: 0.5.
+  double category_pair_weight = 0.5;
+  // An item gets its own vectors once seen this many times. Default: 2.
+  uint32_t admit_after = 2;
+  // Item rows idle this long (event time) are freed. Default: 30 days.
+  int64_t expire_after_ms = 30 * 86'400'000LL;
+  // Item rows kept at most; beyond it new items are not admitted until rows
+  // expire (they are scored by their category). Default: 1000000.
+  size_t max_item_rows = 1'000'000;
+  // Weight of the newest event in the user's long-term vector. Default: 0.1.
+  double long_term_rate = 0.1;
+  // User vector: attention prior of an event one step older. Default: 0.8.
+  double attention_recency = 0.8;
+  // Share of the long-term vector in the user vector. Default: 0.3.
+  double long_term_weight = 0.3;
+  // Seed of the initial vectors and negative draws. Default: 1.
+  uint64_t seed = 1;
+};
+
 struct RecommendOptions {
+  // Which scorer ranks the lists: "rules" (co-occurrence + learned category
+  // transitions + popularity, CrossCategoryRecommender) or "model" (the
+  // online embedding model, ModelRecommender; its vectors are trained only
+  // when it is on). Default: rules — the model does not yet beat the rules
+  // on every dataset (docs/EVALUATION.md).
+  bool use_model = false;
   // List length K. Default: 20.
   size_t k = 20;
   // At most this many items of one category in a list. Default: 6.
@@ -61,6 +99,15 @@ struct RecommendOptions {
   double popular_weight = 0.1;       // Default: 0.1
   // Additive smoothing of category transitions (pseudo-count). Default: 1.0.
   double transition_smoothing = 1.0;
+  // Weight of the user-vector score (embedding model). Default: 1.0.
+  double embedding_weight = 1.0;
+  // Complement score of a category pair: this share from the embedding
+  // (category -> category affinity), the rest from transition counts.
+  // Default: 0.3.
+  double complement_embedding_share = 0.3;
+  // Diversification (MMR): relevance vs. novelty; 1 = relevance only.
+  // Default: 0.85.
+  double mmr_lambda = 0.85;
 };
 
 }  // namespace recstream::model

@@ -29,6 +29,7 @@ struct UserState {
   std::vector<uint64_t> seen_event_ids;// ring of event-id hashes
   uint32_t seen_next = 0;              // next slot of the ring
   uint64_t events = 0;                 // events applied, ever
+  std::vector<float> long_term;        // slow-moving user vector (empty until the first event)
 
   bool empty() const { return events == 0; }
   const UserEvent* last() const { return recent.empty() ? nullptr : &recent.back(); }

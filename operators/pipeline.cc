@@ -26,9 +26,12 @@ Pipeline::Pipeline(const PipelineOptions& opt, state::StateDb* db)
     : opt_(opt),
       db_(db),
       model_(opt.items),
+      embedding_(opt.embedding, opt.items.type_weight),
       users_(db, opt.user_cache_entries),
       parser_(opt.parse),
-      recommender_(model_, opt.recommend),
+      rules_(model_, opt.recommend),
+      model_recommender_(model_, embedding_, opt.recommend),
+      active_(opt.recommend.use_model ? static_cast<model::Recommender*>(&model_recommender_) : &rules_),
       serializer_(item_ids_, category_ids_),
       now_ms_(WallClockMs) {}
 
@@ -38,10 +41,14 @@ Status Pipeline::Create(const PipelineOptions& opt, state::StateDb* db, std::uni
     p->model_store_ = std::make_unique<state::ModelStore>(*db);
     auto s = p->model_store_->Load(p->model_, p->item_ids_, p->category_ids_);
     if (!s.ok()) return Status::Corruption("loading the model from the state store: " + s.ToString());
+    s = p->model_store_->LoadEmbeddings(p->embedding_);
+    if (s.IsInvalidArgument()) return Status::InvalidArgument(s.ToString());
+    if (!s.ok()) return Status::Corruption("loading the embeddings from the state store: " + s.ToString());
     s = db->LoadOffsets(&p->offsets_);
     if (!s.ok()) return Status::Corruption("loading stored offsets: " + s.ToString());
-    spdlog::info("state: restored {} items, {} categories, model version {}, {} stored offsets",
-                 p->item_ids_.size(), p->category_ids_.size(), p->model_.version(), p->offsets_.size());
+    spdlog::info("state: restored {} items ({} with vectors), {} categories, model version {}, {} stored offsets",
+                 p->item_ids_.size(), p->embedding_.live_item_rows(), p->category_ids_.size(), p->model_.version(),
+                 p->offsets_.size());
   }
   *out = std::move(p);
   return Status::OK();
@@ -146,12 +153,14 @@ Status Pipeline::ApplyEvent(const stream::Record& r, const ParsedEvent& pe, stre
   if (observer_) observer_->BeforeApply(pe.user_id, *user, e);
   // Learn from the sequence as it was before e, then extend it.
   model_.Learn(e, user->recent);
+  if (opt_.recommend.use_model) embedding_.Learn(e, user->recent, model_.item(item).count);
   user->Apply(e, opt_.user, opt_.items.type_weight);
+  if (opt_.recommend.use_model) embedding_.UpdateLongTerm(*user, e);
   if (!pe.event_id.empty()) user->RememberEventId(id_hash, opt_.user.dedupe_window);
   users_.MarkDirty(pe.user_id);
   metrics_.events_applied.fetch_add(1, std::memory_order_relaxed);
 
-  recommender_.Recommend(*user, e, list_);
+  active_->Recommend(*user, e, list_);
   if (observer_) observer_->AfterApply(pe.user_id, *user, e, list_);
 
   Trigger trigger{pe.event_id, pe.item_id, category_ids_.Name(cat), pe.type, pe.ts_ms};
@@ -170,6 +179,7 @@ Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& nex
     rocksdb::WriteBatch batch;
     users_.Flush(batch);
     model_store_->Flush(model_, item_ids_, category_ids_, batch);
+    model_store_->FlushEmbeddings(embedding_, batch);
     for (const auto& tp : next) db_->PutOffset(batch, tp.topic, tp.partition, tp.offset);
     auto s = db_->Commit(batch);
     if (!s.ok()) {
@@ -180,6 +190,7 @@ Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& nex
   for (const auto& tp : next) offsets_[{tp.topic, tp.partition}] = tp.offset;
   users_.AfterCommit();
   model_.ClearDirty();
+  embedding_.ClearDirty();
   item_ids_.ClearPending();
   category_ids_.ClearPending();
   metrics_.batches.fetch_add(1, std::memory_order_relaxed);

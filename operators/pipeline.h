@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "model/embedding.h"
 #include "model/item_model.h"
+#include "model/model_recommender.h"
 #include "model/recommender.h"
 #include "operators/metrics.h"
 #include "operators/parse.h"
@@ -47,6 +49,7 @@ struct PipelineOptions {
   ParseOptions parse;
   model::UserOptions user;
   model::ItemModelOptions items;
+  model::EmbeddingOptions embedding;
   model::RecommendOptions recommend;
   // Users kept in memory in front of RocksDB. Default: 100000.
   size_t user_cache_entries = 100'000;
@@ -85,6 +88,11 @@ class Pipeline final : public stream::BatchProcessor, public stream::AssignmentL
 
   const PipelineMetrics& metrics() const { return metrics_; }
   const model::ItemModel& model() const { return model_; }
+  const model::EmbeddingModel& embedding() const { return embedding_; }
+  model::Recommender& recommender() { return *active_; }
+  // The model scorer (also when the rules scorer is active: its category
+  // complements come from the same transition counts).
+  model::ModelRecommender& recommender_model() { return model_recommender_; }
   const state::IdDictionary& item_ids() const { return item_ids_; }
   const state::IdDictionary& category_ids() const { return category_ids_; }
   state::UserStore& users() { return users_; }
@@ -102,9 +110,12 @@ class Pipeline final : public stream::BatchProcessor, public stream::AssignmentL
   state::IdDictionary item_ids_{'i'};
   state::IdDictionary category_ids_{'c'};
   model::ItemModel model_;
+  model::EmbeddingModel embedding_;
   state::UserStore users_;
   Parser parser_;
-  model::CrossCategoryRecommender recommender_;
+  model::CrossCategoryRecommender rules_;
+  model::ModelRecommender model_recommender_;
+  model::Recommender* active_;
   ListSerializer serializer_;
   state::OffsetMap offsets_;
   PipelineMetrics metrics_;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,12 @@ class Writer {
     Varint(s.size());
     out_.append(s);
   }
+  // Raw IEEE floats (the byte order of the machine: state is local).
+  void Floats(std::span<const float> v) {
+    if (v.empty()) return;
+    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  }
+  void Float(float v) { Floats({&v, 1}); }
 
  private:
   std::string& out_;
@@ -87,6 +94,15 @@ class Reader {
     std::memcpy(&v, &bits, 8);
     return true;
   }
+  bool Floats(std::span<float> v) {
+    const size_t n = v.size() * sizeof(float);
+    if (in_.size() - pos_ < n) return Fail();
+    if (n == 0) return true;  // v.data() may be null
+    std::memcpy(v.data(), in_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool Float(float& v) { return Floats({&v, 1}); }
   bool Bytes(std::string_view& s) {
     uint64_t n;
     if (!Varint(n) || in_.size() - pos_ < n) return Fail();

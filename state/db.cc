@@ -16,6 +16,7 @@ const char* CfName(Cf cf) {
     case Cf::kDict: return "dict";
     case Cf::kOffsets: return "offsets";
     case Cf::kMeta: return "meta";
+    case Cf::kVectors: return "vectors";
     case Cf::kCount: break;
   }
   return "default";

@@ -35,7 +35,7 @@ struct StateOptions {
   std::unordered_map<std::string, std::string> cf_options;
 };
 
-enum class Cf : int { kUsers = 0, kItems, kCategories, kDict, kOffsets, kMeta, kCount };
+enum class Cf : int { kUsers = 0, kItems, kCategories, kDict, kOffsets, kMeta, kVectors, kCount };
 
 // (topic, partition) -> next offset to read.
 using OffsetMap = std::map<std::pair<std::string, int32_t>, int64_t>;

@@ -44,7 +44,9 @@ void EncodeUser(const model::UserState& u, std::string& out) {
     w.Varint(e.item);
     w.Varint(e.category);
     w.U8(static_cast<uint8_t>(e.type));
-    w.SignedVarint(e.ts_ms - prev_ts);  // delta: small for a time-ordered sequence
+    // Delta, small for a time-ordered sequence; two's-complement arithmetic
+    // (unsigned) so that extreme neighbours cannot overflow.
+    w.SignedVarint(static_cast<int64_t>(static_cast<uint64_t>(e.ts_ms) - static_cast<uint64_t>(prev_ts)));
     prev_ts = e.ts_ms;
   }
   PutList(w, u.affinity);
@@ -53,12 +55,14 @@ void EncodeUser(const model::UserState& u, std::string& out) {
   w.Varint(u.seen_event_ids.size());
   for (auto h : u.seen_event_ids) w.Fixed64(h);
   w.Varint(u.seen_next);
+  w.Varint(u.long_term.size());
+  w.Floats(u.long_term);
 }
 
 bool DecodeUser(std::string_view in, model::UserState& u) {
   Reader r(in);
   uint8_t version;
-  if (!r.U8(version) || version != kUserFormat) return false;
+  if (!r.U8(version) || version < 1 || version > kUserFormat) return false;
   u = model::UserState{};
   size_t n;
   if (!r.Varint(u.events) || !r.Count(n, 4)) return false;
@@ -70,7 +74,8 @@ bool DecodeUser(std::string_view in, model::UserState& u) {
     if (!r.VarintAs(e.item) || !r.VarintAs(e.category) || !r.U8(type) || !r.SignedVarint(delta)) return false;
     if (type >= model::kEventTypeCount) return false;
     e.type = static_cast<model::EventType>(type);
-    ts += delta;
+    ts = static_cast<int64_t>(static_cast<uint64_t>(ts) + static_cast<uint64_t>(delta));
+    if (ts < 0) return false;  // event times are never negative: a corrupt row
     e.ts_ms = ts;
   }
   if (!GetList(r, u.affinity) || !r.Count(n, 1)) return false;
@@ -82,6 +87,11 @@ bool DecodeUser(std::string_view in, model::UserState& u) {
   for (auto& h : u.seen_event_ids)
     if (!r.Fixed64(h)) return false;
   if (!r.VarintAs(u.seen_next)) return false;
+  if (version >= 2) {
+    if (!r.Count(n, sizeof(float))) return false;
+    u.long_term.resize(n);
+    if (!r.Floats(u.long_term)) return false;
+  }
   return Finish(r);
 }
 
@@ -143,6 +153,54 @@ bool DecodeGlobal(std::string_view in, model::TopList<model::ItemId>& top, uint6
   uint8_t v;
   if (!r.U8(v) || v != kGlobalFormat) return false;
   if (!r.Varint(version) || !GetList(r, top)) return false;
+  return Finish(r);
+}
+
+void EncodeVectorRow(uint32_t row, const model::EmbeddingTable::Meta& meta, const float* in, const float* out,
+                     size_t dim, std::string& buf) {
+  buf.clear();
+  Writer w(buf);
+  w.U8(kVectorFormat);
+  w.Varint(row);
+  w.Varint(meta.count);
+  w.SignedVarint(meta.last_ts_ms);
+  w.Float(meta.g2_in);
+  w.Float(meta.g2_out);
+  w.Floats({in, dim});
+  w.Floats({out, dim});
+}
+
+bool DecodeVectorRow(std::string_view buf, size_t dim, uint32_t& row, model::EmbeddingTable::Meta& meta,
+                     std::span<float> in, std::span<float> out) {
+  Reader r(buf);
+  uint8_t version;
+  if (!r.U8(version) || version != kVectorFormat) return false;
+  meta = {};
+  if (!r.VarintAs(row) || !r.VarintAs(meta.count) || !r.SignedVarint(meta.last_ts_ms) || !r.Float(meta.g2_in) ||
+      !r.Float(meta.g2_out))
+    return false;
+  if (in.size() != dim || out.size() != dim || !r.Floats(in) || !r.Floats(out)) return false;
+  // AdaGrad divides by sqrt(g2): a row that is not positive is corrupt.
+  if (!(meta.g2_in > 0) || !(meta.g2_out > 0)) return false;
+  return Finish(r);
+}
+
+void EncodeEmbeddingGlobals(const model::EmbeddingModel::Globals& g, size_t dim, std::string& buf) {
+  buf.clear();
+  Writer w(buf);
+  w.U8(kVectorFormat);
+  w.Varint(dim);
+  w.Varint(g.updates);
+  w.Varint(g.item_table_rows);
+  w.Varint(g.sweep_cursor);
+}
+
+bool DecodeEmbeddingGlobals(std::string_view buf, model::EmbeddingModel::Globals& g, size_t& dim) {
+  Reader r(buf);
+  uint8_t version;
+  if (!r.U8(version) || version != kVectorFormat) return false;
+  if (!r.VarintAs(dim) || !r.Varint(g.updates) || !r.VarintAs(g.item_table_rows) || !r.VarintAs(g.sweep_cursor))
+    return false;
   return Finish(r);
 }
 

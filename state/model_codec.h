@@ -5,12 +5,15 @@
 #include <string>
 #include <string_view>
 
+#include "model/embedding.h"
 #include "model/item_model.h"
 #include "model/user_state.h"
 
 namespace recstream::state {
 
-inline constexpr uint8_t kUserFormat = 1;
+// Format 2 adds the long-term user vector; format 1 rows still decode.
+inline constexpr uint8_t kUserFormat = 2;
+inline constexpr uint8_t kVectorFormat = 1;
 inline constexpr uint8_t kItemFormat = 1;
 inline constexpr uint8_t kCategoryFormat = 1;
 inline constexpr uint8_t kGlobalFormat = 1;
@@ -23,5 +26,15 @@ void EncodeCategory(const model::CategoryRow& r, std::string& out);
 bool DecodeCategory(std::string_view in, model::CategoryRow& r);
 void EncodeGlobal(const model::TopList<model::ItemId>& top, uint64_t version, std::string& out);
 bool DecodeGlobal(std::string_view in, model::TopList<model::ItemId>& top, uint64_t& version);
+
+// One embedding row: its row index (items), bookkeeping, input and output
+// vectors of dim floats each.
+void EncodeVectorRow(uint32_t row, const model::EmbeddingTable::Meta& meta, const float* in, const float* out,
+                     size_t dim, std::string& buf);
+bool DecodeVectorRow(std::string_view buf, size_t dim, uint32_t& row, model::EmbeddingTable::Meta& meta,
+                     std::span<float> in, std::span<float> out);
+void EncodeEmbeddingGlobals(const model::EmbeddingModel::Globals& g, size_t dim, std::string& buf);
+// dim: the dimension the rows were written with.
+bool DecodeEmbeddingGlobals(std::string_view buf, model::EmbeddingModel::Globals& g, size_t& dim);
 
 }  // namespace recstream::state

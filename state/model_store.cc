@@ -5,6 +5,7 @@
 namespace recstream::state {
 namespace {
 constexpr const char* kGlobalKey = "model.global";
+constexpr const char* kEmbeddingKey = "embedding.global";
 
 uint32_t ParseIdKey(const rocksdb::Slice& k) {
   if (k.size() != 4) return UINT32_MAX;
@@ -70,6 +71,61 @@ void ModelStore::Flush(const model::ItemModel& model, IdDictionary& items, IdDic
   if (model.global_dirty()) {
     EncodeGlobal(model.global_top(), model.version(), scratch_);
     batch.Put(db_.handle(Cf::kMeta), kGlobalKey, scratch_).PermitUncheckedError();
+  }
+}
+
+rocksdb::Status ModelStore::LoadEmbeddings(model::EmbeddingModel& model) {
+  std::string v;
+  auto s = db_.Get(Cf::kMeta, kEmbeddingKey, &v);
+  if (s.IsNotFound()) return rocksdb::Status::OK();  // a new database
+  if (!s.ok()) return s;
+  model::EmbeddingModel::Globals g;
+  size_t dim = 0;
+  if (!DecodeEmbeddingGlobals(v, g, dim)) return rocksdb::Status::Corruption("unreadable embedding.global row");
+  if (dim != model.dim())
+    return rocksdb::Status::InvalidArgument("embedding.dim is " + std::to_string(model.dim()) +
+                                            " but the state was written with " + std::to_string(dim) +
+                                            ": use the same value or a fresh state.dir");
+  model.RestoreGlobals(g);
+  std::vector<float> in(dim), out(dim);
+  bool corrupt = false;
+  s = db_.Scan(Cf::kVectors, [&](const rocksdb::Slice& k, const rocksdb::Slice& val) {
+    model::EmbeddingTable::Meta meta;
+    uint32_t row = 0;
+    const uint32_t id = k.size() == 5 ? ParseIdKey(rocksdb::Slice(k.data() + 1, 4)) : UINT32_MAX;
+    if (id == UINT32_MAX || !DecodeVectorRow(val.ToStringView(), dim, row, meta, in, out)) return !(corrupt = true);
+    if (k[0] == 'i') {
+      if (row >= g.item_table_rows) return !(corrupt = true);
+      model.RestoreItem(id, row, meta, in, out);
+    } else if (k[0] == 'c') {
+      model.RestoreCategory(id, meta, in, out);
+    } else {
+      return !(corrupt = true);
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (corrupt) return rocksdb::Status::Corruption("unreadable embedding row");
+  model.FinishRestore();
+  return rocksdb::Status::OK();
+}
+
+void ModelStore::FlushEmbeddings(const model::EmbeddingModel& model, rocksdb::WriteBatch& batch) {
+  auto put = [&](char kind, const model::EmbeddingModel::RowView& r) {
+    std::string key = kind + IdKey(r.id);
+    if (r.meta == nullptr) {
+      batch.Delete(db_.handle(Cf::kVectors), key).PermitUncheckedError();
+      return;
+    }
+    const uint32_t row = kind == 'i' ? model.item_row_index(r.id) : r.id;
+    EncodeVectorRow(row, *r.meta, r.in, r.out, model.dim(), scratch_);
+    batch.Put(db_.handle(Cf::kVectors), key, scratch_).PermitUncheckedError();
+  };
+  for (model::ItemId id : model.dirty_items()) put('i', model.ItemRowView(id));
+  for (model::CategoryId id : model.dirty_categories()) put('c', model.CategoryRowView(id));
+  if (!model.dirty_items().empty() || !model.dirty_categories().empty()) {
+    EncodeEmbeddingGlobals(model.globals(), model.dim(), scratch_);
+    batch.Put(db_.handle(Cf::kMeta), kEmbeddingKey, scratch_).PermitUncheckedError();
   }
 }
 

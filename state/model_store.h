@@ -8,6 +8,7 @@
 
 #include <rocksdb/write_batch.h>
 
+#include "model/embedding.h"
 #include "model/item_model.h"
 #include "state/db.h"
 #include "state/dictionary.h"
@@ -23,6 +24,12 @@ class ModelStore {
   // Writes the model's dirty rows and the dictionaries' new entries.
   void Flush(const model::ItemModel& model, IdDictionary& items, IdDictionary& categories,
              rocksdb::WriteBatch& batch);
+
+  // The embedding model: rows in the `vectors` column family, counters in
+  // `meta`. A database written with another embedding.dim is an error (the
+  // rows cannot be reinterpreted): start from a fresh state dir.
+  rocksdb::Status LoadEmbeddings(model::EmbeddingModel& model);
+  void FlushEmbeddings(const model::EmbeddingModel& model, rocksdb::WriteBatch& batch);
 
   static std::string IdKey(uint32_t id);
 

@@ -1,0 +1,75 @@
+// ModelRecommender: the product's scorer (DESIGN §3, "Candidates and
+// ranking"), on top of the online embedding model.
+//
+//   1. Complement categories of the trigger's category (and of the user's
+//      strongest affinities): a blend of decayed transition probabilities
+//      P(b | a) and the embedding's category affinity sigma(inc[a] . outc[b]).
+//   2. Candidates: the popular items of those categories, of the user's
+//      affinity categories and of the trigger's own category (bounded pools),
+//      plus the co-occurrence neighbours of the last items, plus the global
+//      top as a fallback.
+//   3. One blended score per candidate:
+//        embedding_weight   * sigma(u . out[x])          (user vector, UserEncoder)
+//      + cooccurrence_weight * co-occurrence with the recent items
+//      + complement_weight   * complement score of x's category
+//      + same_category_weight / popular_weight * popularity within the pool
+//   4. Diversification: MMR over the best 3K by cosine of the items' input
+//      vectors, under a per-category quota; the user's purchases, the trigger
+//      and inactive items are dropped; a reason per item (the component that
+//      contributed most).
+//
+// A new user (no history) is served by the trigger category's complements;
+// a new item is scored by its category's vectors (EmbeddingModel).
+//
+// Concurrency: scratch buffers; one instance per thread. No allocation per
+// call once warm.
+#pragma once
+
+#include <vector>
+
+#include "model/embedding.h"
+#include "model/item_model.h"
+#include "model/options.h"
+#include "model/recommender.h"
+#include "model/user_encoder.h"
+
+namespace recstream::model {
+
+class ModelRecommender final : public Recommender {
+ public:
+  ModelRecommender(const ItemModel& items, const EmbeddingModel& embeddings, const RecommendOptions& opt);
+  void Recommend(const UserState& user, const Event& trigger, std::vector<Recommendation>& out) override;
+
+  // The complement categories of `from` at time ts, best first, with their
+  // blended scores in (0, 1]; at most n, `from` itself excluded.
+  void Complements(CategoryId from, int64_t ts, size_t n, std::vector<TopList<CategoryId>::Entry>& out);
+
+  const UserEncoder& encoder() const { return encoder_; }
+
+ private:
+  struct Candidate {
+    ItemId item;
+    float parts[kReasonCount];  // by Reason
+    float total;
+  };
+  void AddComplementScores(CategoryId from, double weight, int64_t ts);
+  void AddPool(CategoryId c, double weight, Reason reason);
+  void Score();
+  void Select(const UserState& user, const Event& trigger, std::vector<Recommendation>& out);
+
+  const ItemModel& items_;
+  const EmbeddingModel& emb_;
+  RecommendOptions opt_;
+  UserEncoder encoder_;
+  std::vector<float> user_vec_;
+  std::vector<Candidate> cands_;
+  TopList<CategoryId> cat_scores_;
+  std::vector<TopList<CategoryId>::Entry> cat_scratch_, comp_scratch_;
+  std::vector<TopList<ItemId>::Entry> item_scratch_;
+  std::vector<std::pair<CategoryId, uint32_t>> quota_;
+  std::vector<float> unit_;       // normalised input vectors of the selected items
+  std::vector<float> max_sim_;    // per shortlisted candidate
+  std::vector<uint8_t> taken_;
+};
+
+}  // namespace recstream::model
