@@ -27,14 +27,17 @@ void UserState::RememberEventId(uint64_t hash, size_t window) {
 void UserState::Apply(const Event& e, const UserOptions& opt,
                       const std::array<double, kEventTypeCount>& type_weight) {
   if (opt.history_length > 0) {
-    if (recent.size() >= opt.history_length) recent.erase(recent.begin());
+    // Trim to the limit (a state restored under a larger limit may be longer).
+    if (recent.size() >= opt.history_length)
+      recent.erase(recent.begin(), recent.end() - static_cast<std::ptrdiff_t>(opt.history_length - 1));
     recent.push_back({e.item, e.category, e.type, e.ts_ms});
   }
   DecayClock clock(opt.affinity_half_life_ms, 0);
   affinity.Add(e.category, clock.Increment(type_weight[static_cast<int>(e.type)], e.ts_ms),
                opt.affinity_categories);
   if (e.type == EventType::kPurchase && opt.purchases_kept > 0 && !HasPurchased(e.item)) {
-    if (purchases.size() >= opt.purchases_kept) purchases.erase(purchases.begin());
+    if (purchases.size() >= opt.purchases_kept)
+      purchases.erase(purchases.begin(), purchases.end() - static_cast<std::ptrdiff_t>(opt.purchases_kept - 1));
     purchases.push_back(e.item);
   }
   ++events;

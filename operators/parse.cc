@@ -35,7 +35,9 @@ Reject FromSimdjson(error_code e, std::string& detail) {
   switch (e) {
     case error_code::UTF8_ERROR: return Reject::kInvalidUtf8;
     case error_code::DEPTH_ERROR: return Reject::kTooDeep;
-    case error_code::INCORRECT_TYPE: return Reject::kNotObject;
+    // A top-level value of the wrong shape is found by its type before any
+    // getter runs (ValidateScalarDocument), so a getter's INCORRECT_TYPE
+    // means a malformed literal (`tru`, `-`): not JSON.
     default: return Reject::kInvalidJson;
   }
 }
@@ -154,6 +156,14 @@ Parser::Parser(const ParseOptions& opt) : opt_(opt) {
   (void)!parser_.allocate(4096, opt_.max_json_depth);
 }
 
+// A known field whose getter failed: malformed JSON if walking the value
+// finds it so (getters do not advance on failure), else the wrong type.
+Reject Parser::WrongType(od::value v, std::string message, std::string& detail) {
+  if (Reject r = Validate(v, 1, detail); r != Reject::kNone) return r;
+  detail = std::move(message);
+  return Reject::kWrongType;
+}
+
 Reject Parser::ReadId(od::value v, std::string& storage, std::string_view& out, std::string_view field,
                       std::string& detail) {
   od::json_type t;
@@ -163,8 +173,12 @@ Reject Parser::ReadId(od::value v, std::string& storage, std::string_view& out, 
   } else if (t == od::json_type::number) {
     int64_t n;
     if (v.get_int64().get(n) != error_code::SUCCESS) {
-      detail = std::string(field) + " must be a string or an integer";
-      return Reject::kWrongType;
+      uint64_t u;
+      if (v.get_uint64().get(u) == error_code::SUCCESS) {
+        detail = std::string(field) + " is out of range";
+        return Reject::kBadId;
+      }
+      return WrongType(v, std::string(field) + " must be a string or an integer", detail);
     }
     if (n < 0) {
       detail = std::string(field) + " is negative";
@@ -173,8 +187,7 @@ Reject Parser::ReadId(od::value v, std::string& storage, std::string_view& out, 
     storage = std::to_string(n);
     out = storage;
   } else {
-    detail = std::string(field) + " must be a string or an integer";
-    return Reject::kWrongType;
+    return WrongType(v, std::string(field) + " must be a string or an integer", detail);
   }
   if (out.empty() || out.size() > opt_.max_id_bytes) {
     detail = std::string(field) + (out.empty() ? " is empty" : " is longer than input.max_id_bytes");
@@ -240,27 +253,21 @@ Reject Parser::Parse(const stream::Record& r, bool catalog, int64_t now_ms, Pars
     } else if (key == "event_id") {
       rej = ReadId(v, event_buf_, out.event_id, key, detail);
     } else if (key == "type") {
-      if (v.get_string().get(type_name) != error_code::SUCCESS) {
-        detail = "type must be a string";
-        return Reject::kWrongType;
-      }
+      if (v.get_string().get(type_name) != error_code::SUCCESS) return WrongType(v, "type must be a string", detail);
       has_type = true;
     } else if (key == "ts") {
       int64_t ts;
-      if (v.get_int64().get(ts) != error_code::SUCCESS) {
-        detail = "ts must be an integer (ms since epoch)";
-        return Reject::kWrongType;
-      }
+      if (v.get_int64().get(ts) != error_code::SUCCESS)
+        return WrongType(v, "ts must be an integer (ms since epoch)", detail);
       out.ts_ms = ts;
       has_ts = true;
     } else if (key == "active") {
       bool a;
-      if (v.get_bool().get(a) != error_code::SUCCESS) {
-        detail = "active must be a boolean";
-        return Reject::kWrongType;
-      }
+      if (v.get_bool().get(a) != error_code::SUCCESS) return WrongType(v, "active must be a boolean", detail);
       out.active = a;
-    } else if (key == "__csv_error") {
+    } else if (key == "__csv_error" && !r.original.empty()) {
+      // The file source's marker for a CSV row it could not convert; only
+      // records converted from a file carry it (Kafka messages cannot).
       std::string_view msg;
       if (v.get_string().get(msg) != error_code::SUCCESS) msg = "malformed row";
       detail = "CSV row: " + std::string(msg);
@@ -299,7 +306,11 @@ Reject Parser::Parse(const stream::Record& r, bool catalog, int64_t now_ms, Pars
   }
   const auto type = model::ParseEventType(type_name);
   if (!type) {
-    detail = "type '" + std::string(type_name.substr(0, 64)) + "' is not an event type";
+    // At most 64 bytes, cut at a character boundary: the detail travels in
+    // a header and must stay valid UTF-8.
+    size_t n = std::min<size_t>(type_name.size(), 64);
+    while (n > 0 && n < type_name.size() && (static_cast<unsigned char>(type_name[n]) & 0xC0) == 0x80) --n;
+    detail = "type '" + std::string(type_name.substr(0, n)) + "' is not an event type";
     return Reject::kUnknownType;
   }
   out.type = *type;

@@ -71,6 +71,7 @@ class Parser {
   Reject ReadId(simdjson::ondemand::value v, std::string& storage, std::string_view& out,
                 std::string_view field, std::string& detail);
   Reject Validate(simdjson::ondemand::value v, size_t depth, std::string& detail);
+  Reject WrongType(simdjson::ondemand::value v, std::string message, std::string& detail);
   Reject ValidateScalarDocument(simdjson::ondemand::document& doc, simdjson::ondemand::json_type t,
                                 std::string& detail);
 

@@ -31,9 +31,12 @@ rocksdb::Status UserStore::Get(std::string_view user, model::UserState** out) {
 
 void UserStore::MarkDirty(std::string_view user) {
   auto it = map_.find(user);
-  if (it == map_.end() || it->second.dirty) return;
-  it->second.dirty = true;
+  if (it == map_.end()) return;
+  // A user erased earlier in this batch (forget_user) and active again since
+  // is written, not deleted.
   it->second.erased = false;
+  if (it->second.dirty) return;
+  it->second.dirty = true;
   dirty_.emplace_back(user);
 }
 

@@ -1,7 +1,0 @@
-#include <gtest/gtest.h>
-
-#include "model/types.h"
-
-TEST(EventType, Aliases) {
-  EXPECT_EQ(recstream::model::ParseEventType("pv"), recstream::model::EventType::kView);
-}

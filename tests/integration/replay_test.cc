@@ -1,0 +1,205 @@
+// The recstream binary over files: replay (JSON Lines, CSV with a header,
+// the Taobao layout), resuming from a state directory, and eval.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "app/generator.h"
+
+namespace recstream {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out;  // stdout and stderr
+};
+
+Result RunCli(const std::string& args) {
+  Result r;
+  const std::string cmd = std::string(RECSTREAM_BINARY) + " " + args + " 2>&1";
+  std::FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::vector<std::string> Lines(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// Drops the one field that depends on the wall clock.
+std::string WithoutGeneratedTs(const std::string& json) {
+  const auto a = json.find("\"generated_ts\":");
+  if (a == std::string::npos) return json;
+  const auto b = json.find(',', a);
+  return json.substr(0, a) + json.substr(b + 1);
+}
+
+class ReplayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("recstream-replay-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    app::GeneratorOptions g;
+    g.users = 300;
+    g.items = 3000;
+    g.categories = 15;
+    app::Generator gen(g);
+    for (int i = 0; i < 3000; ++i) events_.push_back(gen.Next());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path WriteJsonl(const std::string& name, size_t from, size_t to) {
+    const fs::path p = dir_ / name;
+    std::ofstream out(p);
+    for (size_t i = from; i < to; ++i) out << events_[i].ToJson() << "\n";
+    return p;
+  }
+
+  fs::path dir_;
+  std::vector<app::GeneratedEvent> events_;
+};
+
+TEST_F(ReplayTest, JsonLinesGiveOneListPerEventInProductionOrder) {
+  const auto in = WriteJsonl("events.jsonl", 0, events_.size());
+  const auto out = dir_ / "out.jsonl";
+  const Result r = RunCli("replay --input " + in.string() + " --output " + out.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto lines = Lines(out);
+  ASSERT_EQ(lines.size(), events_.size());
+  simdjson::dom::parser parser;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(lines[i]).get(doc), simdjson::SUCCESS);
+    std::string_view id, user;
+    ASSERT_EQ(doc["trigger"]["event_id"].get(id), simdjson::SUCCESS);
+    ASSERT_EQ(doc["user_id"].get(user), simdjson::SUCCESS);
+    EXPECT_EQ(id, events_[i].event_id);
+    EXPECT_EQ(user, events_[i].user_id);
+    int64_t version = 0;
+    ASSERT_EQ(doc["model_version"].get(version), simdjson::SUCCESS);
+    EXPECT_EQ(version, static_cast<int64_t>(i + 1)) << "model_version counts applied events";
+  }
+}
+
+TEST_F(ReplayTest, TaobaoLayoutUsesLineNumbersAsEventIds) {
+  const auto in = dir_ / "UserBehavior.csv";
+  {
+    std::ofstream out(in);
+    for (size_t i = 0; i < 500; ++i) {
+      const auto& e = events_[i];
+      const char* type = e.type == "purchase" ? "buy" : e.type == "view" || e.type == "click" ? "pv" : e.type.c_str();
+      out << e.user_id.substr(1) << "," << e.item_id.substr(1) << "," << e.category_id << "," << type << ","
+          << e.ts_ms / 1000 << "\n";
+    }
+    out << "1,2,3,teleport,1511658000\n";  // unknown behaviour: a dead letter
+    out << "1,2\n";                        // short row: a dead letter
+  }
+  const auto out = dir_ / "out.jsonl";
+  const Result r = RunCli("replay --input " + in.string() + " --output " + out.string() + " --format taobao");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto lines = Lines(out);
+  ASSERT_EQ(lines.size(), 500u);
+  EXPECT_NE(lines[0].find(R"("event_id":"1")"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[499].find(R"("event_id":"500")"), std::string::npos) << lines[499];
+  EXPECT_NE(lines[0].find(R"("ts":)" + std::to_string(events_[0].ts_ms / 1000 * 1000)), std::string::npos);
+  const auto dlq = Lines(fs::path(out.string() + ".dlq.jsonl"));
+  ASSERT_EQ(dlq.size(), 2u);
+  EXPECT_NE(dlq[0].find(R"("reason":"unknown_type")"), std::string::npos) << dlq[0];
+  EXPECT_NE(dlq[0].find(R"("source.offset":"501")"), std::string::npos) << dlq[0];
+  EXPECT_NE(dlq[1].find(R"("reason":"missing_field")"), std::string::npos) << dlq[1];
+}
+
+TEST_F(ReplayTest, CsvWithHeaderMatchesJsonLines) {
+  const auto csv = dir_ / "events.csv";
+  {
+    std::ofstream out(csv);
+    out << "event_id,user_id,item_id,category_id,type,ts,extra\n";
+    for (size_t i = 0; i < 400; ++i) {
+      const auto& e = events_[i];
+      out << e.event_id << "," << e.user_id << "," << e.item_id << "," << e.category_id << "," << e.type << ","
+          << e.ts_ms << ",\"ignored, quoted\"\n";
+    }
+  }
+  const auto jsonl = WriteJsonl("events.jsonl", 0, 400);
+  ASSERT_EQ(RunCli("replay -i " + csv.string() + " -o " + (dir_ / "a.jsonl").string()).code, 0);
+  ASSERT_EQ(RunCli("replay -i " + jsonl.string() + " -o " + (dir_ / "b.jsonl").string()).code, 0);
+  const auto a = Lines(dir_ / "a.jsonl"), b = Lines(dir_ / "b.jsonl");
+  ASSERT_EQ(a.size(), 400u);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(WithoutGeneratedTs(a[i]), WithoutGeneratedTs(b[i])) << i;
+}
+
+// With --state-dir, a replay stopped part-way and restarted produces exactly
+// the outputs of one uninterrupted replay.
+TEST_F(ReplayTest, ResumesFromStateDirLikeAnUninterruptedRun) {
+  const auto full = WriteJsonl("full.jsonl", 0, 2000);
+  const auto head = WriteJsonl("head.jsonl", 0, 1200);
+  const auto state = dir_ / "state";
+  ASSERT_EQ(RunCli("replay -i " + full.string() + " -o " + (dir_ / "once.jsonl").string()).code, 0);
+  ASSERT_EQ(RunCli("replay -i " + head.string() + " -o " + (dir_ / "p1.jsonl").string() + " --state-dir " + state.string()).code, 0);
+  const Result r = RunCli("replay -i " + full.string() + " -o " + (dir_ / "p2.jsonl").string() + " --state-dir " + state.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto once = Lines(dir_ / "once.jsonl");
+  auto parts = Lines(dir_ / "p1.jsonl");
+  const auto p2 = Lines(dir_ / "p2.jsonl");
+  EXPECT_EQ(p2.size(), 800u) << "the restarted replay must skip what was checkpointed";
+  parts.insert(parts.end(), p2.begin(), p2.end());
+  ASSERT_EQ(parts.size(), once.size());
+  for (size_t i = 0; i < once.size(); ++i) ASSERT_EQ(WithoutGeneratedTs(parts[i]), WithoutGeneratedTs(once[i])) << i;
+}
+
+TEST_F(ReplayTest, BadArgumentsAreClearErrors) {
+  Result r = RunCli("replay -i " + (dir_ / "missing.jsonl").string() + " -o " + (dir_ / "o.jsonl").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("cannot open input"), std::string::npos) << r.out;
+  const auto in = WriteJsonl("e.jsonl", 0, 10);
+  r = RunCli("replay -i " + in.string() + " -o " + (dir_ / "o.jsonl").string() + " --format xml");
+  EXPECT_EQ(r.code, 2);
+  r = RunCli("replay -i " + in.string() + " -o " + (dir_ / "o.jsonl").string() + " --set recommend.k=0");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("recommend.k"), std::string::npos) << r.out;
+  r = RunCli("replay -i " + in.string() + " -o " + (dir_ / "o.jsonl").string() + " --set no.such=1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("no.such"), std::string::npos) << r.out;
+  r = RunCli("frobnicate");
+  EXPECT_NE(r.code, 0);
+}
+
+TEST_F(ReplayTest, EvalPrintsTheMetricsTableAndBeatsPopularityOnAPlantedShop) {
+  const auto in = WriteJsonl("events.jsonl", 0, events_.size());
+  const Result r = RunCli("eval --input " + in.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* m : {"recstream", "co-occurrence", "popularity", "HR@K", "NDCG@K", "cross-category",
+                        "after purchase", "cats/list", "coverage", "events/s"})
+    EXPECT_NE(r.out.find(m), std::string::npos) << m << "\n" << r.out;
+  auto hr = [&](const std::string& method) {
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind(method + " ", 0) == 0 && line.find('|') != std::string::npos)
+        return std::stod(line.substr(line.find('|') + 1));
+    return -1.0;
+  };
+  EXPECT_GT(hr("recstream"), hr("popularity")) << r.out;
+}
+
+}  // namespace
+}  // namespace recstream
