@@ -11,11 +11,6 @@ namespace {
 
 using ConstVec = Eigen::Map<const Eigen::VectorXf>;
 
-bool Excluded(const ItemModel& m, const UserState& user, const Event& trigger, ItemId item) {
-  if (item == trigger.item || !m.HasItem(item) || !m.item(item).active) return true;
-  return user.HasPurchased(item);
-}
-
 inline float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-std::clamp(x, -12.0f, 12.0f))); }
 
 }  // namespace

@@ -17,12 +17,6 @@ std::string_view ReasonName(Reason r) {
 
 namespace {
 
-bool Excluded(const ItemModel& m, const UserState& user, const Event& trigger, ItemId item) {
-  if (item == trigger.item || !m.HasItem(item)) return true;
-  if (!m.item(item).active) return true;
-  return user.HasPurchased(item);
-}
-
 // Fills out from a ranked list of entries, skipping exclusions, until k.
 void FillFrom(const ItemModel& m, const UserState& user, const Event& trigger,
               const std::vector<TopList<ItemId>::Entry>& ranked, Reason reason, size_t k,

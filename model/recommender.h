@@ -29,6 +29,13 @@ struct Recommendation {
   Reason reason = Reason::kPopular;
 };
 
+// True when item may not appear in a list for this user and trigger: the
+// trigger item itself, an unknown or inactive item, or one the user bought.
+inline bool Excluded(const ItemModel& m, const UserState& user, const Event& trigger, ItemId item) {
+  if (item == trigger.item || !m.HasItem(item) || !m.item(item).active) return true;
+  return user.HasPurchased(item);
+}
+
 class Recommender {
  public:
   virtual ~Recommender() = default;
