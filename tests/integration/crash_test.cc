@@ -32,21 +32,9 @@ namespace recstream {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::KafkaScript;
 using testing::ProduceAll;
 using testing::WaitFor;
-
-int KafkaScript(const std::string& args, std::string* out) {
-  const std::string cmd = std::string(RECSTREAM_SOURCE_DIR) + "/scripts/kafka.sh " + args + " </dev/null";
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return -1;
-  char buf[512];
-  std::string text;
-  while (std::fgets(buf, sizeof buf, f) != nullptr) text += buf;
-  const int status = ::pclose(f);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // A consumer outside any group, for watermarks, committed offsets and reads.
 class Reader {

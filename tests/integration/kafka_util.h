@@ -3,6 +3,9 @@
 // what a storefront reads.
 #pragma once
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
@@ -81,6 +84,21 @@ inline std::vector<Message> ConsumeAll(const std::string& bootstrap, const std::
   }
   c->close();
   return out;
+}
+
+// Runs `scripts/kafka.sh ARGS` (the real-broker helper); returns its exit
+// code (3: no java or mvn) and, in out, its stdout without the final newline.
+inline int KafkaScript(const std::string& args, std::string* out) {
+  const std::string cmd = std::string(RECSTREAM_SOURCE_DIR) + "/scripts/kafka.sh " + args + " </dev/null";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return -1;
+  char buf[512];
+  std::string text;
+  while (std::fgets(buf, sizeof buf, f) != nullptr) text += buf;
+  const int status = ::pclose(f);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (out) *out = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // Waits until pred() holds or the timeout passes; returns pred().

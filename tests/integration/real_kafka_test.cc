@@ -21,22 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::ConsumeAll;
+using testing::KafkaScript;
 using testing::ProduceAll;
 using testing::WaitFor;
-
-// Runs `scripts/kafka.sh ARGS`; returns its exit code and stdout.
-int KafkaScript(const std::string& args, std::string* out) {
-  const std::string cmd = std::string(RECSTREAM_SOURCE_DIR) + "/scripts/kafka.sh " + args + " </dev/null";
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return -1;
-  char buf[512];
-  std::string text;
-  while (std::fgets(buf, sizeof buf, f) != nullptr) text += buf;
-  const int status = ::pclose(f);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 class RealKafkaTest : public ::testing::Test {
  protected:
