@@ -20,6 +20,7 @@ struct PipelineMetrics {
   Counter catalog_updates{0};   // catalog messages applied
   Counter key_mismatch{0};      // message key differed from user_id (user_id wins)
   Counter batches{0};           // checkpoints written
+  Counter checkpoint_errors{0}; // checkpoints RocksDB refused (the processor stops; offsets stay put)
   std::array<Counter, static_cast<size_t>(Reject::kCount)> dead_letters{};
 
   uint64_t dead_letters_total() const {

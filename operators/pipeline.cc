@@ -183,7 +183,12 @@ Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& nex
     for (const auto& tp : next) db_->PutOffset(batch, tp.topic, tp.partition, tp.offset);
     auto s = db_->Commit(batch);
     if (!s.ok()) {
+      // Nothing of this batch is durable and its offsets are not committed:
+      // a restart re-reads it from Kafka. The in-memory state is now ahead
+      // of the store, so this pipeline refuses further work.
       abandoned_ = true;
+      metrics_.checkpoint_errors.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("state: checkpoint of {} partition offset(s) failed, stopping: {}", next.size(), s.ToString());
       return Status::IoError("state checkpoint failed: " + s.ToString());
     }
   }

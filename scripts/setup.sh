@@ -16,6 +16,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev  # admin HTTP (Asio/Beast)
   libgtest-dev libgmock-dev         # tests
   libbenchmark-dev                  # micro-benchmarks
+  clang libclang-rt-14-dev          # libFuzzer target (tests/fuzz, CI only)
 )
 
 missing=()

@@ -31,6 +31,7 @@ rocksdb::Status StateDb::Open(const StateOptions& opt, std::unique_ptr<StateDb>*
   db_opt.create_if_missing = true;
   db_opt.create_missing_column_families = true;
   db_opt.max_background_jobs = 2;
+  if (opt.env != nullptr) db_opt.env = opt.env;
   if (!opt.db_options.empty()) {
     rocksdb::DBOptions base = db_opt;
     auto s = rocksdb::GetDBOptionsFromMap(cfg, base, opt.db_options, &db_opt);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/write_batch.h>
 
 #include <cstdint>
@@ -33,6 +34,11 @@ struct StateOptions {
   // [rocksdb.cf] in the TOML file), e.g. max_background_jobs = "4".
   std::unordered_map<std::string, std::string> db_options;
   std::unordered_map<std::string, std::string> cf_options;
+  // The Env (file system, clock, threads) RocksDB runs on; not owned, must
+  // outlive the StateDb. A test hook: fault tests plug in a wrapper that
+  // fails writes on demand (as RocksDB's own tests do). Not settable from the
+  // configuration file. Default: nullptr (rocksdb::Env::Default()).
+  rocksdb::Env* env = nullptr;
 };
 
 enum class Cf : int { kUsers = 0, kItems, kCategories, kDict, kOffsets, kMeta, kVectors, kCount };

@@ -36,8 +36,11 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
     const bool cooperative = c->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       if (listener_) listener_->OnAssigned(tps);
+      ResumeAtNewest(c, tps);
+      if (assigns_to_wait > 0) --assigns_to_wait;
       for (size_t i = 0; i < parts.size(); ++i) {
         parts[i]->set_offset(tps[i].offset == kNoStoredOffset ? RdKafka::Topic::OFFSET_INVALID : tps[i].offset);
+        checkpointed.erase({tps[i].topic, tps[i].partition});  // from an earlier ownership
       }
       spdlog::info("kafka: assigned {} partition(s)", parts.size());
       if (cooperative) {
@@ -51,7 +54,19 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
     } else {
       for (auto& t : tps) revoked.push_back(t);
       if (listener_) listener_->OnRevoked(tps);
-      spdlog::info("kafka: revoked {} partition(s)", parts.size());
+      // Hand over: the next owner starts from the group's committed offset,
+      // so commit what this instance checkpointed, synchronously, before
+      // letting go (the periodic commits are asynchronous, up to a second
+      // behind, and may still be in flight). Lost partitions (session expired) are already
+      // someone else's: a commit would be rejected.
+      if (!c->assignment_lost()) CommitCheckpointed(c, tps);
+      for (const auto& t : tps) checkpointed.erase({t.topic, t.partition});
+      // librdkafka's cooperative flow: REVOKE, then ASSIGN of what this round
+      // added (possibly nothing), then a second join round ending in another
+      // ASSIGN. A lost assignment is followed by one join round only.
+      assigns_to_wait = !cooperative ? 0 : c->assignment_lost() ? 1 : 2;
+      revoked_at = std::chrono::steady_clock::now();
+      spdlog::info("kafka: revoked {} partition(s){}", parts.size(), c->assignment_lost() ? " (lost)" : "");
       if (cooperative) {
         if (auto* e = c->incremental_unassign(parts)) {
           spdlog::error("kafka: incremental_unassign failed: {}", e->str());
@@ -77,14 +92,76 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
     }
   }
   std::vector<TopicPartitionOffset> revoked;  // during the current poll
+  // Next offset of the last checkpoint per owned partition (KafkaSource::Commit).
+  std::map<std::pair<std::string, int32_t>, int64_t> checkpointed;
+  // Between a cooperative revocation and the assign callback that ends the
+  // rebalance. librdkafka before the fix of its issue #4059 (PR #4908, 2025;
+  // Debian 12 ships 2.0.2) treats a
+  // commit refused with ILLEGAL_GENERATION in this window as a lost
+  // assignment: the remaining partitions go without their hand-over commit
+  // and their next owner re-applies what this instance had processed.
+  bool between_rounds() const {
+    // A bound, in case a librdkafka version calls back differently.
+    return assigns_to_wait > 0 && std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds(60);
+  }
+  int assigns_to_wait = 0;
+  std::chrono::steady_clock::time_point revoked_at{};
 
  private:
+  // A stored offset behind the group's committed one means another instance
+  // owned the partition meanwhile and processed past it: resuming at the
+  // stored offset would apply those events a second time. The committed
+  // offset is never ahead for any other reason (commits follow checkpoints),
+  // so the newer of the two is where this instance resumes. State does not
+  // follow partitions yet (no changelog topic): the partition's users go on
+  // from this instance's older state.
+  static void ResumeAtNewest(RdKafka::KafkaConsumer* c, std::vector<TopicPartitionOffset>& tps) {
+    std::vector<RdKafka::TopicPartition*> q;
+    for (const auto& t : tps)
+      if (t.offset != kNoStoredOffset) q.push_back(RdKafka::TopicPartition::create(t.topic, t.partition));
+    if (q.empty()) return;
+    if (const auto e = c->committed(q, 10000); e != RdKafka::ERR_NO_ERROR) {
+      spdlog::warn("kafka: reading the group's committed offsets failed ({}); resuming at stored offsets",
+                   RdKafka::err2str(e));
+    } else {
+      for (auto* p : q) {
+        if (p->err() != RdKafka::ERR_NO_ERROR || p->offset() < 0) continue;
+        for (auto& t : tps) {
+          if (t.partition != p->partition() || t.topic != p->topic() || p->offset() <= t.offset) continue;
+          spdlog::warn("kafka: {}[{}]: the group committed offset {}, past this instance's stored {}: another "
+                       "instance processed it meanwhile; resuming at {}",
+                       t.topic, t.partition, p->offset(), t.offset, p->offset());
+          t.offset = p->offset();
+        }
+      }
+    }
+    RdKafka::TopicPartition::destroy(q);
+  }
+
+  void CommitCheckpointed(RdKafka::KafkaConsumer* c, const std::vector<TopicPartitionOffset>& tps) {
+    std::vector<RdKafka::TopicPartition*> out;
+    for (const auto& t : tps)
+      if (auto it = checkpointed.find({t.topic, t.partition}); it != checkpointed.end())
+        out.push_back(RdKafka::TopicPartition::create(t.topic, t.partition, it->second));
+    if (out.empty()) return;
+    auto e = c->commitSync(out);
+    for (const auto* p : out)
+      if (e == RdKafka::ERR_NO_ERROR && p->err() != RdKafka::ERR_NO_ERROR) e = p->err();
+    if (e != RdKafka::ERR_NO_ERROR)
+      spdlog::warn("kafka: committing revoked partitions failed: {} (the next owner may re-read a batch)",
+                   RdKafka::err2str(e));
+    else
+      for (const auto* p : out) spdlog::info("kafka: {}[{}] handed over at {}", p->topic(), p->partition(), p->offset());
+    RdKafka::TopicPartition::destroy(out);
+  }
+
   AssignmentListener* listener_;
 };
 
 Status KafkaSource::Create(const KafkaOptions& opt, const std::vector<std::string>& topics,
                            AssignmentListener* listener, std::unique_ptr<KafkaSource>* out) {
   std::unique_ptr<KafkaSource> src(new KafkaSource());
+  src->commit_interval_ = opt.commit_interval;
   src->rebalancer_ = std::make_unique<Rebalancer>(listener);
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
@@ -126,6 +203,7 @@ void KafkaSource::Close() {
 Status KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vector<Record>& out) {
   out.clear();
   held_.clear();
+  MaybeCommit();  // the last checkpoint of an idle stream still reaches the group
   rebalancer_->revoked.clear();
   int wait_ms = static_cast<int>(timeout.count());
   while (out.size() < max) {
@@ -167,15 +245,25 @@ Status KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vec
 }
 
 Status KafkaSource::Commit(const std::vector<TopicPartitionOffset>& next) {
+  for (const auto& t : next) rebalancer_->checkpointed[{t.topic, t.partition}] = t.offset;
+  commit_pending_ = true;
+  MaybeCommit();
+  return Status::OK();
+}
+
+void KafkaSource::MaybeCommit() {
+  if (!commit_pending_ || closed_ || rebalancer_->between_rounds()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_commit_ < commit_interval_) return;
   std::vector<RdKafka::TopicPartition*> parts;
-  for (const auto& t : next) parts.push_back(RdKafka::TopicPartition::create(t.topic, t.partition, t.offset));
+  for (const auto& [tp, next] : rebalancer_->checkpointed)
+    parts.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, next));
   const auto err = consumer_->commitAsync(parts);
   RdKafka::TopicPartition::destroy(parts);
-  if (err != RdKafka::ERR_NO_ERROR) {
-    spdlog::debug("kafka: commit: {}", RdKafka::err2str(err));
-    return Status::Kafka(RdKafka::err2str(err));
-  }
-  return Status::OK();
+  // Advisory: a failed commit is retried with newer offsets next interval.
+  if (err != RdKafka::ERR_NO_ERROR) spdlog::debug("kafka: commit: {}", RdKafka::err2str(err));
+  last_commit_ = now;
+  commit_pending_ = false;
 }
 
 std::vector<TopicPartitionOffset> KafkaSource::Assignment() const {

@@ -4,8 +4,12 @@
 // KafkaSource: a consumer-group member with cooperative-sticky assignment,
 // manual offsets (auto commit and auto offset store off). On assignment it
 // asks its AssignmentListener where to start each partition (recstream's
-// state store holds the truth); records of partitions revoked during a poll
-// are dropped from that poll, so a batch only holds partitions still owned.
+// state store holds the truth) and resumes at the newer of that and the
+// group's committed offset (newer: another instance owned the partition in
+// between). On revocation it commits the last checkpointed offsets
+// synchronously before letting the partitions go. Records of partitions
+// revoked during a poll are dropped from that poll, so a batch only holds
+// partitions still owned.
 //
 // KafkaSink: an idempotent producer (acks=all, no reordering on retry);
 // delivery reports are served on every Poll()/AwaitDelivery(); QUEUE_FULL is
@@ -35,6 +39,12 @@ struct KafkaOptions {
   std::string brokers;                  // bootstrap servers
   std::string group_id = "recstream";   // Default: recstream
   std::string client_id = "recstream";  // Default: recstream
+  // How often the checkpointed offsets are committed to the group. RocksDB
+  // holds the truth for this instance; the group's copy tells the next owner
+  // of a partition where to start (revoked partitions are committed at once,
+  // synchronously; none are sent during a cooperative rebalance, see
+  // kafka.cc). Default: 1 s.
+  std::chrono::milliseconds commit_interval{1000};
   // librdkafka properties by their own names, applied last (they win).
   std::map<std::string, std::string> consumer;
   std::map<std::string, std::string> producer;
@@ -46,7 +56,9 @@ class AssignmentListener {
   // Partitions were assigned: set each offset to the stored next offset, or
   // leave kNoStoredOffset to start from the group's committed offset.
   virtual void OnAssigned(std::vector<TopicPartitionOffset>& partitions) = 0;
-  // Partitions were revoked (the batch in flight is already checkpointed).
+  // Partitions were revoked (the batch in flight is already checkpointed;
+  // after the call the source commits the last checkpointed offsets of these
+  // partitions synchronously, so their next owner starts right after them).
   virtual void OnRevoked(const std::vector<TopicPartitionOffset>& partitions) = 0;
 };
 
@@ -70,6 +82,11 @@ class KafkaSource final : public RecordSource {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::vector<std::unique_ptr<RdKafka::Message>> held_;  // backing the views
   bool closed_ = false;
+  // Asynchronous group commits, at most one per commit_interval_.
+  void MaybeCommit();
+  std::chrono::milliseconds commit_interval_{1000};
+  std::chrono::steady_clock::time_point last_commit_{};
+  bool commit_pending_ = false;
 };
 
 class KafkaSink final : public RecordSink {

@@ -39,7 +39,9 @@ class BatchProcessor {
 struct TaskOptions {
   size_t max_batch = 1000;                           // Default: 1000 records
   std::chrono::milliseconds poll_timeout{50};        // Default: 50 ms
-  std::chrono::milliseconds delivery_timeout{30000}; // Default: 30 s
+  // Longer than a broker outage the processor should ride out; librdkafka
+  // retries the messages meanwhile (message.timeout.ms, 300 s).
+  std::chrono::milliseconds delivery_timeout{120000}; // Default: 120 s
 };
 
 struct TaskStats {

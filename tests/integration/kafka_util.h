@@ -3,9 +3,14 @@
 // what a storefront reads.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
@@ -86,6 +91,100 @@ inline std::vector<Message> ConsumeAll(const std::string& bootstrap, const std::
   return out;
 }
 
+// The group's committed offset per partition of topic (-1: none), read by a
+// consumer that does not join the group.
+inline std::vector<int64_t> CommittedOffsets(const std::string& bootstrap, const std::string& group,
+                                             const std::string& topic, int partitions) {
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", bootstrap, err);
+  conf->set("group.id", group, err);
+  conf->set("enable.auto.commit", "false", err);
+  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
+  std::vector<int64_t> out(partitions, -1);
+  if (!c) return out;
+  std::vector<RdKafka::TopicPartition*> tps;
+  for (int p = 0; p < partitions; ++p) tps.push_back(RdKafka::TopicPartition::create(topic, p));
+  if (c->committed(tps, 10000) == RdKafka::ERR_NO_ERROR)
+    for (int p = 0; p < partitions; ++p)
+      if (tps[p]->err() == RdKafka::ERR_NO_ERROR) out[p] = tps[p]->offset();
+  RdKafka::TopicPartition::destroy(tps);
+  c->close();
+  return out;
+}
+
+// Sum of the high watermarks of every partition of topic (-1 on error).
+inline int64_t TotalHighWatermark(const std::string& bootstrap, const std::string& topic, int partitions) {
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", bootstrap, err);
+  std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
+  if (!p) return -1;
+  int64_t total = 0;
+  for (int i = 0; i < partitions; ++i) {
+    int64_t lo = 0, hi = 0;
+    if (p->query_watermark_offsets(topic, i, &lo, &hi, 10000) != RdKafka::ERR_NO_ERROR) return -1;
+    total += hi;
+  }
+  return total;
+}
+
+// A producer that stays up across calls, for streams produced while the test
+// does other things (ProduceAll flushes and closes per call).
+class StreamProducer {
+ public:
+  explicit StreamProducer(const std::string& bootstrap) {
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", bootstrap, err);
+    conf->set("linger.ms", "1", err);
+    conf->set("enable.idempotence", "true", err);  // retries across an outage add no duplicates
+    p_.reset(RdKafka::Producer::create(conf.get(), err));
+  }
+  bool Produce(const std::string& topic, const std::string& key, const std::string& value) {
+    if (!p_) return false;
+    for (;;) {
+      const auto e = p_->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                                 const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, nullptr);
+      if (e == RdKafka::ERR_NO_ERROR) break;
+      if (e != RdKafka::ERR__QUEUE_FULL) return false;
+      p_->poll(10);
+    }
+    p_->poll(0);
+    return true;
+  }
+  // Waits for every delivery; false if some are still queued.
+  bool Flush(std::chrono::milliseconds timeout) {
+    return p_ && p_->flush(static_cast<int>(timeout.count())) == RdKafka::ERR_NO_ERROR && p_->outq_len() == 0;
+  }
+
+ private:
+  std::unique_ptr<RdKafka::Producer> p_;
+};
+
+// A port for a real broker (it also uses port + 1) that nothing listens on
+// now. Tests run in parallel under ctest: each test passes its own base so
+// ranges do not overlap, and the pid spreads runs of the same test.
+inline int FreeBrokerPort(int base) {
+  auto is_free = [](int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return false;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+  };
+  const int start = base + static_cast<int>(::getpid() % 500) * 2;
+  for (int i = 0; i < 500; ++i) {
+    const int port = base + (start - base + 2 * i) % 1000;
+    if (is_free(port) && is_free(port + 1)) return port;
+  }
+  return start;
+}
+
 // Runs `scripts/kafka.sh ARGS` (the real-broker helper); returns its exit
 // code (3: no java or mvn) and, in out, its stdout without the final newline.
 inline int KafkaScript(const std::string& args, std::string* out) {
@@ -100,6 +199,41 @@ inline int KafkaScript(const std::string& args, std::string* out) {
   if (out) *out = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+// A real single-node broker for one test (scripts/kafka.sh), on a free port
+// from FreeBrokerPort(port_base), its data under data_dir; stopped when the
+// object goes. Start() returns kafka.sh's exit code: 3 means no Java or
+// Maven here (skip), anything but 0 a failure.
+class RealBroker {
+ public:
+  int Start(int port_base, const std::string& data_dir) {
+    port_ = FreeBrokerPort(port_base);
+    ::setenv("KAFKA_DATA_DIR", data_dir.c_str(), 1);
+    const int rc = KafkaScript("start " + std::to_string(port_), &bootstrap_);
+    started_ = rc == 0;
+    return rc;
+  }
+  ~RealBroker() {
+    if (started_) KafkaScript("stop " + std::to_string(port_), nullptr);
+  }
+  // Creates topic with the given partitions; true on success.
+  bool CreateTopic(const std::string& topic, int partitions) const {
+    return KafkaScript("tool topics --bootstrap-server " + bootstrap_ + " --create --topic " + topic +
+                           " --partitions " + std::to_string(partitions) + " --replication-factor 1",
+                       nullptr) == 0;
+  }
+  // SIGSTOP / SIGCONT the broker: it stays bound to its port but answers
+  // nothing, as a stalled or partitioned broker does.
+  bool Pause() const { return KafkaScript("pause " + std::to_string(port_), nullptr) == 0; }
+  bool Resume() const { return KafkaScript("resume " + std::to_string(port_), nullptr) == 0; }
+  const std::string& bootstrap() const { return bootstrap_; }
+  int port() const { return port_; }
+
+ private:
+  int port_ = 0;
+  std::string bootstrap_;
+  bool started_ = false;
+};
 
 // Waits until pred() holds or the timeout passes; returns pred().
 template <typename Pred>
