@@ -14,6 +14,7 @@
 
 #include "app/evaluation.h"
 #include "app/processor.h"
+#include "app/report.h"
 #include "stream/embedded_broker.h"
 #include "stream/file_io.h"
 
@@ -125,11 +126,27 @@ int RunCommand(const Config& config) {
     spdlog::error("start-up failed: {}", s.ToString());
     return 1;
   }
-  spdlog::info("processing {} -> {}", config.pipeline.topics.events, config.pipeline.topics.recommendations);
+  // The admin server reads the processor: started after it, stopped before it closes.
+  std::unique_ptr<AdminServer> admin;
+  if (config.admin.port != 0) {
+    s = AdminServer::Start(config.admin, *proc, &admin);
+    if (!s.ok()) {
+      spdlog::error("start-up failed: {}", s.ToString());
+      return 1;
+    }
+    spdlog::info("admin: http://{}:{}/ (metrics, healthz, readyz, v1/users/ID/recommendations, v1/users/ID/state)",
+                 config.admin.address, admin->port());
+  }
+  spdlog::info("processing {} -> {} (group {}, brokers {}, state {}, scorer {})", config.pipeline.topics.events,
+               config.pipeline.topics.recommendations, config.kafka.group_id, bootstrap, config.state.dir,
+               config.pipeline.recommend.use_model ? "model" : "rules");
   ShutdownWatchdog watchdog(config.shutdown_timeout_s);
   s = proc->Run(StopFlag());
+  if (StopFlag().load()) spdlog::info("shutdown: stop requested; the batch in flight is checkpointed");
   const auto& m = proc->metrics();
+  if (admin) admin->Stop();
   proc->Close();
+  spdlog::info("shutdown: left the group, producer flushed");
   std::fprintf(stderr, "recstream: %llu records, %llu events applied, %llu lists, %llu dead letters\n",
                static_cast<unsigned long long>(m.records_in.load()), static_cast<unsigned long long>(m.events_applied.load()),
                static_cast<unsigned long long>(m.lists_published.load()),
@@ -296,6 +313,15 @@ int EvalCommand(Config config, const EvalArgs& args) {
   std::printf("throughput: %.0f events/s on one thread (pipeline + scoring of all three methods), %.2f s\n",
               static_cast<double>(m.records_in.load()) / secs, secs);
   PrintDeadLetters(m, stdout);
+  if (!args.report_dir.empty()) {
+    s = WriteReport(args.report_dir, eval, *pipeline,
+                    ReportInfo{args.input, config.pipeline.recommend.use_model, secs, m.records_in.load()});
+    if (!s.ok()) {
+      spdlog::error("report: {}", s.ToString());
+      return 1;
+    }
+    std::printf("report: %s/index.html\n", args.report_dir.c_str());
+  }
   return 0;
 }
 

@@ -25,6 +25,7 @@ int ReplayCommand(Config config, const ReplayArgs& args);
 
 struct EvalArgs {
   std::string input, format = "auto";
+  std::string report_dir;  // --report: write the visual report (app/report.h) here
 };
 int EvalCommand(Config config, const EvalArgs& args);
 

@@ -200,6 +200,9 @@ Registry Build(Config& c) {
   k["recommend.complement_embedding_share"] = Real(&rc.complement_embedding_share, 0, 1);
   k["recommend.mmr_lambda"] = Real(&rc.mmr_lambda, 0, 1);
   k["log.level"] = String(&c.log_level);
+  k["admin.port"] = Int(&c.admin.port, 0, 65535);
+  k["admin.address"] = String(&c.admin.address);
+  k["admin.lists_kept"] = Int(&c.admin.lists_kept, 0, 10'000'000);
   r.maps["kafka.consumer"] = &c.kafka.consumer;
   r.maps["kafka.producer"] = &c.kafka.producer;
   r.umaps["rocksdb.db"] = &c.state.db_options;
@@ -279,6 +282,7 @@ Status Validate(const Config& c) {
                                    *t[i] + "' twice)");
   }
   if (c.state.dir.empty()) return Bad("state.dir", "must not be empty");
+  if (c.admin.address.empty()) return Bad("admin.address", "must not be empty (an IP address to bind)");
   return Status::OK();
 }
 

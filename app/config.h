@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "app/admin_server.h"
 #include "operators/pipeline.h"
 #include "state/db.h"
 #include "stream/kafka.h"
@@ -28,6 +29,8 @@ struct Config {
   // Seconds allowed for a graceful shutdown (finish batch, flush, commit).
   double shutdown_timeout_s = 30;
   std::string log_level = "info";
+  // [admin]: the admin HTTP server of `run` (app/admin_server.h).
+  AdminOptions admin;
   std::string kafka_brokers = "embedded";
 };
 

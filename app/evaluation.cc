@@ -19,11 +19,21 @@ Evaluation::Evaluation(const model::ItemModel& model, size_t k)
     : model_(model), k_(k), popularity_(model, k), cooccurrence_(model, k) {}
 
 void Evaluation::BeforeApply(std::string_view user_id, const model::UserState& user, const model::Event& e) {
+  Prequential(user_id, user, e);
+  last_ts_ms_ = std::max(last_ts_ms_, e.ts_ms);
+  // Last: the clock measures the pipeline's work, not the scoring above.
+  before_done_ = std::chrono::steady_clock::now();
+}
+
+void Evaluation::Prequential(std::string_view user_id, const model::UserState& user, const model::Event& e) {
   const model::UserEvent* last = user.last();
   if (last == nullptr) return;  // no list in force yet
   auto it = users_.find(user_id);
   if (it == users_.end()) return;
   const bool groups[kGroups] = {true, last->category != e.category, last->type == model::EventType::kPurchase};
+  const size_t window = scores_[0][0].n / kWindowEvents;
+  if (window >= windows_.size()) windows_.resize(window + 1);
+  windows_[window].n++;
   for (int m = 0; m < kMethods; ++m) {
     const auto& list = it->second.lists[m];
     double hit = 0, gain = 0;
@@ -34,6 +44,7 @@ void Evaluation::BeforeApply(std::string_view user_id, const model::UserState& u
         break;
       }
     }
+    windows_[window].hits[m] += hit;
     for (int g = 0; g < kGroups; ++g) {
       if (!groups[g]) continue;
       scores_[m][g].n++;
@@ -53,13 +64,25 @@ void Evaluation::Record(int method, std::span<const model::Recommendation> list)
       ++distinct_[method];
     }
     if (std::find(cats_.begin(), cats_.end(), r.category) == cats_.end()) cats_.push_back(r.category);
+    auto& by_cat = items_by_category_[method];
+    if (r.category != model::kNoId) {
+      if (r.category >= by_cat.size()) by_cat.resize(r.category + 1, 0);
+      by_cat[r.category]++;
+    }
   }
+  auto& per_list = categories_per_list_[method];
+  if (cats_.size() >= per_list.size()) per_list.resize(cats_.size() + 1, 0);
+  per_list[cats_.size()]++;
   lists_[method]++;
   categories_sum_[method] += cats_.size();
 }
 
 void Evaluation::AfterApply(std::string_view user_id, const model::UserState& user, const model::Event& e,
                             std::span<const model::Recommendation> list) {
+  const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - before_done_).count();
+  const size_t bucket = ns < 1 ? 0 : static_cast<size_t>(std::log2(ns) * kLatencyBucketsPerOctave);
+  if (bucket >= latency_.size()) latency_.resize(bucket + 1, 0);
+  latency_[bucket]++;
   auto it = users_.find(user_id);
   if (it == users_.end()) it = users_.emplace(std::string(user_id), UserLists{}).first;
   auto store = [&](int m, std::span<const model::Recommendation> l) {
@@ -73,6 +96,23 @@ void Evaluation::AfterApply(std::string_view user_id, const model::UserState& us
   store(1, scratch_);
   popularity_.Recommend(user, e, scratch_);
   store(2, scratch_);
+}
+
+double Evaluation::LatencyBucketNs(size_t b) {
+  return std::exp2(static_cast<double>(b) / kLatencyBucketsPerOctave);
+}
+
+double Evaluation::LatencyQuantileNs(double q) const {
+  uint64_t total = 0;
+  for (uint64_t c : latency_) total += c;
+  if (total == 0) return 0;
+  const double target = q * static_cast<double>(total);
+  uint64_t seen = 0;
+  for (size_t b = 0; b < latency_.size(); ++b) {
+    seen += latency_[b];
+    if (static_cast<double>(seen) >= target) return LatencyBucketNs(b + 1);
+  }
+  return LatencyBucketNs(latency_.size());
 }
 
 double Evaluation::coverage(int method, size_t items_seen) const {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -47,7 +48,34 @@ class Evaluation final : public operators::PipelineObserver {
   // The metrics table, as printed by `recstream eval`.
   std::string Table(size_t items_seen) const;
 
+  // --- Series for the visual report (app/report.h) ---
+  // Scored events (group "all") in consecutive windows of kWindowEvents, with
+  // every method's hits in the window: HR@K over the stream.
+  static constexpr uint64_t kWindowEvents = 100;
+  struct Window {
+    uint64_t n = 0;
+    std::array<double, kMethods> hits{};
+  };
+  const std::vector<Window>& windows() const { return windows_; }
+  // Per-event processing time — what the pipeline does between BeforeApply
+  // and AfterApply: learn, extend the sequence, compute recstream's list
+  // (parsing and batch I/O excluded). Log-scale histogram: bucket b counts
+  // times in [LatencyBucketNs(b), LatencyBucketNs(b + 1)) ns.
+  static constexpr int kLatencyBucketsPerOctave = 4;
+  static double LatencyBucketNs(size_t b);
+  const std::vector<uint64_t>& latency_histogram() const { return latency_; }
+  // The ns below which a fraction q of the events were processed (bucket
+  // resolution); 0 when nothing was measured.
+  double LatencyQuantileNs(double q) const;
+  // Items in method m's lists per category id, and lists per number of
+  // distinct categories (index = categories in the list).
+  const std::vector<uint64_t>& list_items_by_category(int m) const { return items_by_category_[m]; }
+  const std::vector<uint64_t>& categories_per_list(int m) const { return categories_per_list_[m]; }
+  // Event time of the newest event seen (ms).
+  int64_t last_ts_ms() const { return last_ts_ms_; }
+
  private:
+  void Prequential(std::string_view user_id, const model::UserState& user, const model::Event& e);
   void Record(int method, std::span<const model::Recommendation> list);
 
   const model::ItemModel& model_;
@@ -64,6 +92,12 @@ class Evaluation final : public operators::PipelineObserver {
   std::array<uint64_t, kMethods> distinct_{};
   std::vector<model::Recommendation> scratch_;
   std::vector<model::CategoryId> cats_;
+  // Report series (see the accessors).
+  std::vector<Window> windows_;
+  std::vector<uint64_t> latency_;
+  std::chrono::steady_clock::time_point before_done_{};
+  std::array<std::vector<uint64_t>, kMethods> items_by_category_, categories_per_list_;
+  int64_t last_ts_ms_ = 0;
 };
 
 }  // namespace recstream::app

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   AddCommon(eval, common);
   eval->add_option("-i,--input", eval_args.input, "time-ordered input file (as for replay)")->required();
   eval->add_option("--format", eval_args.format, "auto, jsonl, csv, taobao, movielens")->capture_default_str();
+  eval->add_option("--report", eval_args.report_dir, "also write an HTML report with plots (needs gnuplot) into this directory");
 
   GenArgs gen_args;
   auto* gen = app.add_subcommand("gen", "generate sample events (JSON Lines) from a shop with planted category complements");

@@ -1,16 +1,32 @@
 // Processor: one recstream instance on Kafka — state store, pipeline, Kafka
-// source and sink, and the task loop — assembled from a Config.
+// source and sink, and the task loop — assembled from a Config. It is also
+// the admin server's backend (AdminBackend): metrics, readiness, and a user's
+// current list and state.
 //
 // Lifecycle: Open() (opens RocksDB, restores the model, joins the group) ->
 // Run(stop) on one thread until stop is set -> Close() (leaves the group,
 // flushes the producer). Graceful shutdown: setting stop lets the batch in
 // flight finish and checkpoint before Run returns.
+//
+// Concurrency: Run() drives the pipeline on its thread and holds state_mu_
+// for each task round (poll -> process -> deliver -> checkpoint). The
+// AdminBackend methods may be called from any thread: they read atomics, or
+// take state_mu_ between two rounds (a waiting request is handed the mutex
+// before the next round starts, so requests cannot be starved by the loop,
+// and hold it for one lookup only). Between rounds every change is
+// checkpointed, so RocksDB holds each user's latest state.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
+#include "app/admin_server.h"
 #include "app/config.h"
 #include "operators/pipeline.h"
 #include "state/db.h"
@@ -19,28 +35,70 @@
 
 namespace recstream::app {
 
-class Processor {
+// A latency histogram with fixed buckets, lock-free to observe and to read.
+class LatencyHistogram {
+ public:
+  // Upper bounds in seconds (Prometheus `le`), ascending.
+  static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+  void Observe(std::chrono::nanoseconds d);
+  // Appends the family (buckets cumulative, +Inf, _sum, _count).
+  void Write(PromWriter& w, std::string_view name, std::string_view help) const;
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  std::array<std::atomic<uint64_t>, kBounds.size() + 1> buckets_{};  // the last one: over every bound
+  std::atomic<uint64_t> sum_ns_{0};
+  std::atomic<uint64_t> count_{0};
+};
+
+class Processor final : public AdminBackend {
  public:
   // bootstrap: the brokers to use (config's, or the embedded broker's).
   static Status Open(const Config& config, const std::string& bootstrap, std::unique_ptr<Processor>* out);
-  ~Processor();
+  ~Processor() override;
 
   Status Run(const std::atomic<bool>& stop);
   void Close();
 
   const operators::PipelineMetrics& metrics() const { return pipeline_->metrics(); }
+  // REQUIRES: not while Run() is running on another thread.
   operators::Pipeline& pipeline() { return *pipeline_; }
   const stream::TaskStats& task_stats() const { return task_->stats(); }
+  const LatencyHistogram& batch_latency() const { return batch_latency_; }
+
+  // AdminBackend (any thread).
+  bool Ready() override;
+  void WriteMetrics(std::string& out) override;
+  Lookup UserRecommendations(std::string_view user, std::string& json) override;
+  Lookup UserState(std::string_view user, std::string& json) override;
+
+  class CountingSource;
+  class RecordingSink;
+  class ReadinessListener;
 
  private:
   Processor() = default;
+  // Takes state_mu_ ahead of the task loop's next round.
+  std::unique_lock<std::mutex> LockBetweenRounds();
+  // REQUIRES: state_mu_ held. False when the user has no stored state.
+  bool LoadUser(std::string_view user, model::UserState& state, bool* corrupt);
+
   Config config_;
   std::unique_ptr<state::StateDb> db_;
   std::unique_ptr<operators::Pipeline> pipeline_;
   std::unique_ptr<stream::KafkaSink> sink_;
   std::unique_ptr<stream::KafkaSource> source_;
+  std::unique_ptr<CountingSource> counting_source_;
+  std::unique_ptr<RecordingSink> recording_sink_;
+  std::unique_ptr<ReadinessListener> readiness_;
   std::unique_ptr<stream::Task> task_;
-};
 
+  std::mutex state_mu_;                 // held by the task loop per round
+  std::atomic<int> waiting_{0};         // requests waiting for state_mu_
+  std::atomic<bool> running_{false};    // Run() is looping
+  std::atomic<bool> finished_{false};   // Run() returned (stopped or failed)
+  LatencyHistogram batch_latency_;
+};
 
 }  // namespace recstream::app

@@ -17,6 +17,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev         # tests
   libbenchmark-dev                  # micro-benchmarks
   clang libclang-rt-14-dev          # libFuzzer target (tests/fuzz, CI only)
+  python3-confluent-kafka           # examples/ (Python producer and consumer) and their test
+  gnuplot-nox                       # the plots of `recstream eval --report`
+  chromium                          # the report test opens the page headless
 )
 
 missing=()

@@ -266,6 +266,24 @@ void KafkaSource::MaybeCommit() {
   commit_pending_ = false;
 }
 
+std::vector<KafkaSource::PartitionPosition> KafkaSource::Positions() const {
+  std::vector<PartitionPosition> out;
+  std::vector<RdKafka::TopicPartition*> parts;
+  if (closed_ || consumer_->assignment(parts) != RdKafka::ERR_NO_ERROR) return out;
+  consumer_->position(parts);  // per-partition offsets; an error leaves them invalid
+  for (auto* p : parts) {
+    PartitionPosition pp{p->topic(), p->partition(), p->offset() >= 0 ? p->offset() : -1};
+    int64_t low = -1, high = -1;
+    if (consumer_->get_watermark_offsets(p->topic(), p->partition(), &low, &high) == RdKafka::ERR_NO_ERROR) {
+      pp.low = low;
+      pp.high = high;
+    }
+    out.push_back(std::move(pp));
+  }
+  RdKafka::TopicPartition::destroy(parts);
+  return out;
+}
+
 std::vector<TopicPartitionOffset> KafkaSource::Assignment() const {
   std::vector<RdKafka::TopicPartition*> parts;
   std::vector<TopicPartitionOffset> out;

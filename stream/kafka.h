@@ -73,6 +73,16 @@ class KafkaSource final : public RecordSource {
   // Leaves the group (revokes partitions through the listener).
   void Close();
   std::vector<TopicPartitionOffset> Assignment() const;
+  // Where the consumer stands on each assigned partition (for the lag
+  // metric): position = next offset it will hand out (-1 unknown); low/high
+  // = the watermarks librdkafka cached from its last fetch response (-1
+  // unknown). No broker round trip. Thread-safe (librdkafka calls only).
+  struct PartitionPosition {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t position = -1, low = -1, high = -1;
+  };
+  std::vector<PartitionPosition> Positions() const;
 
   class Rebalancer;  // librdkafka callback adapter (kafka.cc)
 

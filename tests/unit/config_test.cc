@@ -117,6 +117,9 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["recommend.mmr_lambda"] = N([](const Config& c) { return c.pipeline.recommend.mmr_lambda; });
   f["recommend.scorer"] = [](const Config& c) { return std::string(c.pipeline.recommend.use_model ? "model" : "rules"); };
   f["log.level"] = S([](const Config& c) { return c.log_level; });
+  f["admin.port"] = N([](const Config& c) { return c.admin.port; });
+  f["admin.address"] = S([](const Config& c) { return c.admin.address; });
+  f["admin.lists_kept"] = N([](const Config& c) { return c.admin.lists_kept; });
   return f;
 }
 

@@ -1,0 +1,565 @@
+// The admin HTTP server in front of a real processor (embedded broker,
+// RocksDB on disk), spoken to over raw TCP sockets: the good endpoints
+// against what the output topic holds, and a barrage of malformed, oversized,
+// slow and random requests that must each get a 4xx (or a closed connection)
+// while the server and the pipeline carry on.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <simdjson.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "app/admin_server.h"
+#include "app/config.h"
+#include "app/generator.h"
+#include "app/processor.h"
+#include "stream/embedded_broker.h"
+#include "tests/integration/kafka_util.h"
+
+namespace recstream {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::ConsumeAll;
+using testing::ProduceAll;
+using testing::WaitFor;
+using Messages = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+constexpr int kPartitions = 4;
+
+// ------------------------------------------------------------ raw sockets
+
+int Connect(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;  // the server may close early (e.g. after a 431): fine
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// Reads until the peer closes or `timeout` passes; *closed tells which.
+std::string ReadUntilClose(int fd, std::chrono::milliseconds timeout, bool* closed = nullptr) {
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (closed) *closed = false;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char buf[16384];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {  // EOF, or a reset after the server closed with unread input
+      if (closed) *closed = true;
+      break;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// Sends raw bytes, half-closes (so a keep-alive server sees the end) and
+// returns everything the server answered.
+std::string Exchange(uint16_t port, std::string_view request, std::chrono::milliseconds timeout = 10s) {
+  const int fd = Connect(port);
+  if (fd < 0) return "connect failed";
+  SendAll(fd, request);
+  ::shutdown(fd, SHUT_WR);
+  std::string out = ReadUntilClose(fd, timeout);
+  ::close(fd);
+  return out;
+}
+
+// Status codes of every response in a (possibly pipelined) answer.
+std::vector<int> Statuses(const std::string& answer) {
+  std::vector<int> out;
+  static const std::regex status_line("HTTP/1\\.1 (\\d{3}) ");
+  for (std::sregex_iterator it(answer.begin(), answer.end(), status_line), end; it != end; ++it)
+    out.push_back(std::stoi((*it)[1]));
+  return out;
+}
+
+struct Response {
+  int status = 0;
+  std::string head, body;
+};
+
+Response Get(uint16_t port, const std::string& target) {
+  const std::string answer =
+      Exchange(port, "GET " + target + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+  Response r;
+  const auto st = Statuses(answer);
+  if (st.size() == 1) r.status = st[0];
+  const size_t split = answer.find("\r\n\r\n");
+  if (split != std::string::npos) {
+    r.head = answer.substr(0, split);
+    r.body = answer.substr(split + 4);
+  }
+  return r;
+}
+
+std::string PercentEncodeAll(std::string_view s) {
+  std::string out;
+  char buf[4];
+  for (unsigned char c : s) {
+    std::snprintf(buf, sizeof buf, "%%%02X", c);
+    out += buf;
+  }
+  return out;
+}
+
+// ------------------------------------------------- Prometheus text parsing
+
+// Parses the text exposition format line by line; fails the test on any
+// line that is not a HELP, a TYPE or a well-formed sample of a declared
+// family, or on a family whose samples are not contiguous. Returns
+// "name{labels}" -> value.
+std::map<std::string, double> ParseMetrics(const std::string& text) {
+  std::map<std::string, double> out;
+  std::map<std::string, std::string> types;
+  std::set<std::string> helps, finished;
+  std::string current;
+  static const std::regex help_re("# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*");
+  static const std::regex type_re("# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)");
+  static const std::regex sample_re(
+      "([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\[\\\\\"n])*\""
+      "(?:,[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\[\\\\\"n])*\")*\\})? (\\S+)");
+  EXPECT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n') << "the exposition ends with a line feed";
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    const std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    std::smatch m;
+    if (std::regex_match(line, m, help_re)) {
+      EXPECT_TRUE(helps.insert(m[1]).second) << "second HELP for " << m[1];
+      continue;
+    }
+    if (std::regex_match(line, m, type_re)) {
+      EXPECT_FALSE(types.count(m[1])) << "second TYPE for " << m[1];
+      EXPECT_TRUE(helps.count(m[1])) << "TYPE before HELP for " << m[1];
+      types[m[1]] = m[2];
+      continue;
+    }
+    if (!std::regex_match(line, m, sample_re)) {
+      ADD_FAILURE() << "not a Prometheus line: '" << line << "'";
+      continue;
+    }
+    const std::string name = m[1], labels = m[2], value = m[3];
+    std::string family = name;
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string sfx = suffix;
+      if (!types.count(family) && name.size() > sfx.size() && name.ends_with(sfx) &&
+          types.count(name.substr(0, name.size() - sfx.size())) &&
+          types[name.substr(0, name.size() - sfx.size())] == "histogram")
+        family = name.substr(0, name.size() - sfx.size());
+    }
+    EXPECT_TRUE(types.count(family)) << "sample without a TYPE: " << line;
+    if (family != current) {
+      EXPECT_FALSE(finished.count(family)) << "samples of " << family << " are not contiguous";
+      if (!current.empty()) finished.insert(current);
+      current = family;
+    }
+    double v = 0;
+    if (value == "+Inf") v = INFINITY;
+    else if (value == "-Inf") v = -INFINITY;
+    else if (value == "NaN") v = NAN;
+    else {
+      char* end = nullptr;
+      v = std::strtod(value.c_str(), &end);
+      EXPECT_EQ(*end, '\0') << "bad value in '" << line << "'";
+    }
+    EXPECT_FALSE(out.count(name + labels)) << "duplicate sample " << name << labels;
+    out[name + labels] = v;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ fixture
+
+class AdminHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(broker_.Start().ok());
+    config_.embedded_partitions = kPartitions;
+    const auto& t = config_.pipeline.topics;
+    for (const auto& name : {t.events, t.items, t.recommendations, t.dead_letters})
+      ASSERT_TRUE(broker_.CreateTopic(name, kPartitions).ok());
+    dir_ = fs::path(::testing::TempDir()) /
+           ("recstream-admin-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    config_.state.dir = (dir_ / "state").string();
+    config_.kafka.brokers = broker_.bootstrap();
+    config_.task.max_batch = 100;
+    config_.kafka.consumer["session.timeout.ms"] = "3000";
+    config_.kafka.consumer["heartbeat.interval.ms"] = "500";
+    config_.admin.port = 0;  // any free port
+    config_.admin.request_timeout = 1000ms;
+    config_.admin.max_connections = 16;
+  }
+  void TearDown() override {
+    StopProcessor();
+    fs::remove_all(dir_);
+  }
+
+  // Opens the processor and its admin server; the task loop is not running yet.
+  void OpenProcessor() {
+    Status s = app::Processor::Open(config_, broker_.bootstrap(), &proc_);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    s = app::AdminServer::Start(config_.admin, *proc_, &admin_);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    port_ = admin_->port();
+  }
+  void RunProcessor() {
+    thread_ = std::thread([this] { run_status_ = proc_->Run(stop_); });
+  }
+  void StopProcessor() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    EXPECT_TRUE(run_status_.ok()) << run_status_.ToString();
+    if (admin_) admin_->Stop();
+    if (proc_) proc_->Close();
+    admin_.reset();
+    proc_.reset();
+  }
+
+  static Messages Generated(uint64_t n, uint64_t seed, std::vector<app::GeneratedEvent>* events = nullptr) {
+    app::GeneratorOptions g;
+    g.seed = seed;
+    g.users = 100;
+    g.items = 1000;
+    g.categories = 10;
+    app::Generator gen(g);
+    Messages out;
+    for (uint64_t i = 0; i < n; ++i) {
+      auto e = gen.Next();
+      e.event_id = "s" + std::to_string(seed) + "-" + e.event_id;
+      out.emplace_back(e.user_id, e.ToJson());
+      if (events) events->push_back(e);
+    }
+    return out;
+  }
+
+  // The last message per key on the recommendations topic (one user = one partition: the highest offset).
+  std::map<std::string, std::string> LastLists(size_t expected) {
+    const auto lists = ConsumeAll(broker_.bootstrap(), config_.pipeline.topics.recommendations, kPartitions, expected);
+    EXPECT_EQ(lists.size(), expected);
+    std::map<std::string, std::pair<int64_t, std::string>> last;
+    for (const auto& m : lists) {
+      if (!m.value) continue;
+      auto& l = last[m.key];
+      if (l.second.empty() || m.offset > l.first) l = {m.offset, *m.value};
+    }
+    std::map<std::string, std::string> out;
+    for (auto& [k, v] : last) out[k] = v.second;
+    return out;
+  }
+
+  stream::EmbeddedBroker broker_;
+  app::Config config_;
+  fs::path dir_;
+  std::unique_ptr<app::Processor> proc_;
+  std::unique_ptr<app::AdminServer> admin_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  Status run_status_;
+};
+
+TEST(AdminHelpers, PercentDecode) {
+  std::string out;
+  EXPECT_TRUE(app::PercentDecode("u%2F1%20x+y", out));
+  EXPECT_EQ(out, "u/1 x+y");
+  EXPECT_TRUE(app::PercentDecode("%e2%82%ac", out));
+  EXPECT_EQ(out, "\xe2\x82\xac");
+  for (const char* bad : {"%", "%4", "%zz", "a%g0", "%%"}) EXPECT_FALSE(app::PercentDecode(bad, out)) << bad;
+}
+
+TEST_F(AdminHttpTest, EndpointsAgreeWithTheOutputTopicAndReadinessFollowsAssignment) {
+  OpenProcessor();
+  EXPECT_EQ(Get(port_, "/healthz").status, 200);
+  EXPECT_EQ(Get(port_, "/readyz").status, 503) << "no partition assignment before the task loop polls";
+
+  std::vector<app::GeneratedEvent> events;
+  Messages msgs = Generated(600, 7, &events);
+  msgs.emplace_back("junk", "not json");
+  msgs.emplace_back("junk", "{\"user_id\":");
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, msgs));
+  RunProcessor();
+  ASSERT_TRUE(WaitFor([&] { return Get(port_, "/readyz").status == 200; }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return proc_->metrics().records_in.load() >= msgs.size(); }, 60s));
+
+  // Every user's list as served equals the newest message for that user on the
+  // output topic, byte for byte.
+  const auto last = LastLists(600);
+  ASSERT_FALSE(last.empty());
+  size_t checked = 0;
+  for (const auto& [user, json] : last) {
+    const Response r = Get(port_, "/v1/users/" + (checked % 2 ? PercentEncodeAll(user) : user) + "/recommendations");
+    EXPECT_EQ(r.status, 200) << user;
+    EXPECT_NE(r.head.find("Content-Type: application/json"), std::string::npos);
+    EXPECT_EQ(r.body, json) << user;
+    ++checked;
+  }
+  EXPECT_EQ(checked, last.size());
+  EXPECT_EQ(Get(port_, "/v1/users/nobody-ever/recommendations").status, 404);
+  EXPECT_EQ(Get(port_, "/v1/users/nobody-ever/state").status, 404);
+
+  // The state of one user: its event count and newest event.
+  std::map<std::string, std::vector<const app::GeneratedEvent*>> by_user;
+  for (const auto& e : events) by_user[e.user_id].push_back(&e);
+  const auto& [user, evs] = *by_user.begin();
+  const Response st = Get(port_, "/v1/users/" + user + "/state");
+  ASSERT_EQ(st.status, 200);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(st.body).get(doc), simdjson::SUCCESS) << st.body;
+  int64_t n = 0;
+  ASSERT_EQ(doc["events"].get(n), simdjson::SUCCESS);
+  EXPECT_EQ(n, static_cast<int64_t>(evs.size()));
+  simdjson::dom::array recent;
+  ASSERT_EQ(doc["recent"].get(recent), simdjson::SUCCESS);
+  ASSERT_GT(recent.size(), 0u);
+  std::string_view newest_item;
+  ASSERT_EQ(recent.at(recent.size() - 1)["item_id"].get(newest_item), simdjson::SUCCESS);
+  EXPECT_EQ(newest_item, evs.back()->item_id);
+
+  // Metrics: well-formed text, and the numbers of this run.
+  std::map<std::string, double> m;
+  // Lag comes from the watermarks of librdkafka's next fetch response: wait for them.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = ParseMetrics(Get(port_, "/metrics").body);
+        int lag_samples = 0;
+        double lag = 0;
+        for (const auto& [k, v] : m)
+          if (k.starts_with("recstream_consumer_lag{topic=\"events\"")) ++lag_samples, lag += v;
+        return lag_samples == kPartitions && lag == 0;
+      },
+      30s))
+      << "every events partition reports a lag of 0 once everything is checkpointed";
+  EXPECT_EQ(m["recstream_records_in_total{topic=\"events\"}"], static_cast<double>(msgs.size()));
+  EXPECT_EQ(m["recstream_records_in_total{topic=\"items\"}"], 0);
+  EXPECT_EQ(m["recstream_records_out_total{topic=\"recommendations\"}"], 600);
+  EXPECT_EQ(m["recstream_records_out_total{topic=\"events.dlq\"}"], 2);
+  EXPECT_EQ(m["recstream_dead_letters_total{reason=\"invalid_json\"}"], 2);
+  EXPECT_EQ(m["recstream_dead_letters_total{reason=\"duplicate\"}"], 0);
+  EXPECT_EQ(m["recstream_lists_published_total"], 600);
+  EXPECT_EQ(m["recstream_events_applied_total"], 600);
+  EXPECT_EQ(m["recstream_ready"], 1);
+  EXPECT_EQ(m["recstream_assigned_partitions"], 2 * kPartitions) << "events and items";
+  EXPECT_GE(m["recstream_model_version"], 600);
+  EXPECT_GT(m["recstream_state_keys{cf=\"users\"}"], 0);
+  EXPECT_GT(m["recstream_user_cache_hits_total"] + m["recstream_user_cache_misses_total"], 0);
+  EXPECT_GE(m["recstream_user_cache_hit_ratio"], 0);
+  EXPECT_LE(m["recstream_user_cache_hit_ratio"], 1);
+  // The histogram: cumulative buckets, +Inf equal to the count, one
+  // observation per round that handled records.
+  const double count = m["recstream_batch_duration_seconds_count"];
+  EXPECT_GE(count, 602.0 / config_.task.max_batch);
+  EXPECT_EQ(count, static_cast<double>(proc_->batch_latency().count()));
+  EXPECT_EQ(m["recstream_batch_duration_seconds_bucket{le=\"+Inf\"}"], count);
+  double prev = 0;
+  for (double le : app::LatencyHistogram::kBounds) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", le);
+    const std::string key = std::string("recstream_batch_duration_seconds_bucket{le=\"") + buf + "\"}";
+    ASSERT_TRUE(m.count(key)) << key;
+    EXPECT_GE(m[key], prev);
+    prev = m[key];
+  }
+  EXPECT_GT(m["recstream_batch_duration_seconds_sum"], 0);
+
+  // Shutdown: not ready once the task loop has stopped; alive until the end.
+  stop_ = true;
+  thread_.join();
+  EXPECT_EQ(Get(port_, "/readyz").status, 503);
+  EXPECT_EQ(Get(port_, "/healthz").status, 200);
+}
+
+TEST_F(AdminHttpTest, AUserNoLongerKeptGetsTheListRecomputedFromStoredState) {
+  config_.admin.lists_kept = 0;  // always recompute
+  OpenProcessor();
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, Generated(300, 3)));
+  RunProcessor();
+  ASSERT_TRUE(WaitFor([&] { return proc_->metrics().records_in.load() >= 300; }, 60s));
+  // One more event, the newest of all: nothing changes the model after it,
+  // so a list recomputed from the stored state ranks exactly as the published one.
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events,
+                         {{"fresh user/1", R"({"user_id":"fresh user/1","item_id":"i9","category_id":"c03",)"
+                                           R"("type":"purchase","ts":1700000000000,"event_id":"last-one"})"}}));
+  ASSERT_TRUE(WaitFor([&] { return proc_->metrics().lists_published.load() >= 301; }, 60s));
+  const auto last = LastLists(301);
+  ASSERT_TRUE(last.count("fresh user/1"));
+  const std::string& published = last.at("fresh user/1");
+
+  const Response r = Get(port_, "/v1/users/fresh%20user%2F1/recommendations");
+  ASSERT_EQ(r.status, 200) << r.body;
+  simdjson::dom::parser p1, p2;
+  simdjson::dom::element a, b;
+  ASSERT_EQ(p1.parse(published).get(a), simdjson::SUCCESS);
+  ASSERT_EQ(p2.parse(r.body).get(b), simdjson::SUCCESS) << r.body;
+  EXPECT_EQ(simdjson::to_string(a["items"]), simdjson::to_string(b["items"]));
+  EXPECT_EQ(simdjson::to_string(a["user_id"]), simdjson::to_string(b["user_id"]));
+  EXPECT_EQ(simdjson::to_string(a["model_version"]), simdjson::to_string(b["model_version"]));
+  for (const char* f : {"item_id", "category_id", "type", "ts"})
+    EXPECT_EQ(simdjson::to_string(a["trigger"][f]), simdjson::to_string(b["trigger"][f])) << f;
+  EXPECT_EQ(b["trigger"]["event_id"].error(), simdjson::NO_SUCH_FIELD) << "the event id is not kept in state";
+  EXPECT_NE(simdjson::to_string(b["items"]), "[]");
+}
+
+TEST_F(AdminHttpTest, HostileRequestsGet4xxAndNeitherServerNorPipelineFalls) {
+  OpenProcessor();
+  RunProcessor();
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, Generated(200, 5)));
+  ASSERT_TRUE(WaitFor([&] { return proc_->metrics().records_in.load() >= 200; }, 60s));
+
+  const std::string big(20000, 'a');
+  std::string many_headers = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 300; ++i) many_headers += "X-H" + std::to_string(i) + ": " + std::string(60, 'v') + "\r\n";
+  many_headers += "\r\n";
+  const std::vector<std::pair<std::string, int>> cases = {
+      {"GARBAGE\r\n\r\n", 400},
+      {std::string("\x00\x01\x02\xff\xfe\r\n\r\n", 9), 400},
+      {"GET / HTTP/9.9\r\nHost: x\r\n\r\n", 400},
+      {"GET /metrics\r\n\r\n", 400},
+      {"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", 400},
+      {std::string("GET /healthz HTTP/1.1\r\nX: a\0b\r\n\r\n", 34), 400},
+      {"GET /healthz HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400},
+      {"GET /healthz HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400},
+      {"GET /healthz HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+      {"GET metrics HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"GET http://x/metrics HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"GET /v1/users/%zz/recommendations HTTP/1.1\r\n\r\n", 400},
+      {"GET /v1/users/%/state HTTP/1.1\r\n\r\n", 400},
+      {"GET /v1/users/abc%4/state HTTP/1.1\r\n\r\n", 400},
+      {"GET /v1/users//recommendations HTTP/1.1\r\n\r\n", 400},
+      {"GET /v1/users/" + std::string(300, 'u') + "/state HTTP/1.1\r\n\r\n", 400},
+      {"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 405},
+      {"DELETE /v1/users/u1/state HTTP/1.1\r\nHost: x\r\n\r\n", 405},
+      {"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", 405},
+      {"GET /healthz HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", 413},
+      {"POST /metrics HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'b'), 413},
+      {"GET /" + std::string(4000, 'p') + " HTTP/1.1\r\n\r\n", 414},
+      {"GET /" + big + " HTTP/1.1\r\n\r\n", 431},
+      {"GET /metrics HTTP/1.1\r\nX-Big: " + big + "\r\n\r\n", 431},
+      {many_headers, 431},
+      {"GET /nope HTTP/1.1\r\n\r\n", 404},
+      {"GET /v1/users/u1 HTTP/1.1\r\n\r\n", 404},
+      {"GET /v1/users/u1/other HTTP/1.1\r\n\r\n", 404},
+      {"GET /v1/users/nobody/recommendations?x=%zz HTTP/1.1\r\n\r\n", 404},
+      {"GET /v1/users/%00/state HTTP/1.1\r\n\r\n", 404},
+      {"GET /healthz HTTP/1.1\r\nHost: x\r\n", 400},  // half a request, then EOF
+  };
+  for (const auto& [request, expected] : cases) {
+    const std::string answer = Exchange(port_, request);
+    const auto st = Statuses(answer);
+    ASSERT_EQ(st.size(), 1u) << "request: " << request.substr(0, 80) << "\nanswer: " << answer.substr(0, 200);
+    EXPECT_EQ(st[0], expected) << "request: " << request.substr(0, 80) << "\nanswer: " << answer.substr(0, 200);
+  }
+
+  // Random bytes: a 4xx, or nothing at all for bytes that end before a
+  // request could start — never a crash, never a 2xx or 5xx.
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 300; ++i) {
+    std::string junk(1 + rng() % 3000, '\0');
+    for (auto& c : junk) c = static_cast<char>(rng());
+    if (i % 3 == 0) junk = "GET /" + junk;  // get past the method, into the target and headers
+    if (i % 2 == 0) junk += "\r\n\r\n";
+    for (int s : Statuses(Exchange(port_, junk))) {
+      EXPECT_GE(s, 400) << i;
+      EXPECT_LT(s, 500) << i;
+    }
+  }
+
+  // Keep-alive: two requests in one write, two answers on one connection.
+  EXPECT_EQ(Statuses(Exchange(port_, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")),
+            (std::vector<int>{200, 200}));
+
+  // Slowloris: a request trickled byte by byte is cut off at request_timeout
+  // (1 s here), however active it looks, and others are served meanwhile.
+  {
+    const int fd = Connect(port_);
+    ASSERT_GE(fd, 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(SendAll(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n"));
+    bool closed = false;
+    for (int i = 0; i < 40 && !closed; ++i) {
+      if (!SendAll(fd, "X")) break;
+      if (i == 2) {
+        EXPECT_EQ(Get(port_, "/healthz").status, 200) << "served while a slow client holds a connection";
+      }
+      ReadUntilClose(fd, 100ms, &closed);
+    }
+    if (!closed) ReadUntilClose(fd, 3s, &closed);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_TRUE(closed);
+    EXPECT_GE(secs, 0.9);
+    EXPECT_LT(secs, 3.5);
+    ::close(fd);
+  }
+  // An idle connection (no byte at all) is closed too.
+  {
+    const int fd = Connect(port_);
+    ASSERT_GE(fd, 0);
+    bool closed = false;
+    EXPECT_EQ(ReadUntilClose(fd, 4s, &closed), "");
+    EXPECT_TRUE(closed);
+    ::close(fd);
+  }
+  // More connections than max_connections (16): the extra ones are closed at
+  // once; when they are gone the server serves again.
+  {
+    std::vector<int> fds;
+    for (int i = 0; i < 40; ++i) fds.push_back(Connect(port_));
+    int closed_at_once = 0;
+    for (int fd : fds) {
+      bool closed = false;
+      ReadUntilClose(fd, 20ms, &closed);
+      closed_at_once += closed;
+    }
+    EXPECT_GE(closed_at_once, 40 - 16);
+    for (int fd : fds) ::close(fd);
+    EXPECT_TRUE(WaitFor([&] { return Get(port_, "/healthz").status == 200; }, 10s));
+  }
+
+  // Still alive, still processing.
+  EXPECT_EQ(Get(port_, "/readyz").status, 200);
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, Generated(50, 6)));
+  EXPECT_TRUE(WaitFor([&] { return proc_->metrics().records_in.load() >= 250; }, 60s));
+  const auto m = ParseMetrics(Get(port_, "/metrics").body);
+  EXPECT_EQ(m.at("recstream_records_in_total{topic=\"events\"}"), 250);
+}
+
+}  // namespace
+}  // namespace recstream
