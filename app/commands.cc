@@ -310,6 +310,16 @@ int EvalCommand(Config config, const EvalArgs& args) {
               static_cast<unsigned long long>(m.dead_letters_total()), pipeline->users().cached(),
               pipeline->item_ids().size(), pipeline->category_ids().size());
   std::printf("%s", eval.Table(pipeline->item_ids().size()).c_str());
+  if (config.pipeline.recommend.use_model) {
+    // What the model scorer's blend learned (model/ranker.h): the weight of
+    // each feature after m.ranker_updates steps.
+    const auto& ranker = pipeline->recommender_model().ranker();
+    std::printf("model blend after %llu steps:", static_cast<unsigned long long>(ranker.updates()));
+    for (size_t i = 0; i < model::kFeatureCount; ++i)
+      std::printf(" %s=%.2f", std::string(model::FeatureName(static_cast<model::Feature>(i))).c_str(),
+                  static_cast<double>(ranker.weights()[i]));
+    std::printf("\n");
+  }
   std::printf("throughput: %.0f events/s on one thread (pipeline + scoring of all three methods), %.2f s\n",
               static_cast<double>(m.records_in.load()) / secs, secs);
   PrintDeadLetters(m, stdout);

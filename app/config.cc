@@ -191,12 +191,16 @@ Registry Build(Config& c) {
   k["recommend.max_per_category"] = Int(&rc.max_per_category, 1, 1000);
   k["recommend.complement_categories"] = Int(&rc.complement_categories, 0, 1000);
   k["recommend.items_per_category"] = Int(&rc.items_per_category, 1, 10000);
+  k["recommend.history_candidates"] = Int(&rc.history_candidates, 0, 1000);
+  k["recommend.pool_items"] = Int(&rc.pool_items, 0, 100000);
   k["recommend.cooccurrence_weight"] = Real(&rc.cooccurrence_weight, 0, 1e6);
   k["recommend.complement_weight"] = Real(&rc.complement_weight, 0, 1e6);
   k["recommend.same_category_weight"] = Real(&rc.same_category_weight, 0, 1e6);
   k["recommend.popular_weight"] = Real(&rc.popular_weight, 0, 1e6);
   k["recommend.transition_smoothing"] = Real(&rc.transition_smoothing, 0, 1e9);
   k["recommend.embedding_weight"] = Real(&rc.embedding_weight, 0, 1e6);
+  k["recommend.ranker_learning_rate"] = Real(&rc.ranker_learning_rate, 0, 10);
+  k["recommend.ranker_cross_category_weight"] = Real(&rc.ranker_cross_category_weight, 0, 1000);
   k["recommend.complement_embedding_share"] = Real(&rc.complement_embedding_share, 0, 1);
   k["recommend.mmr_lambda"] = Real(&rc.mmr_lambda, 0, 1);
   k["log.level"] = String(&c.log_level);

@@ -11,7 +11,13 @@ namespace {
 
 using ConstVec = Eigen::Map<const Eigen::VectorXf>;
 
-inline float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-std::clamp(x, -12.0f, 12.0f))); }
+// A log ratio (<= 0) mapped to [0, 1]: 1 at the top, 0 at e^-10 below it.
+inline float LogScale(double log_ratio) {
+  return static_cast<float>(std::clamp(1.0 + log_ratio / 10.0, 0.0, 1.0));
+}
+
+inline void Set(Features& f, Feature k, float v) { f[static_cast<size_t>(k)] = v; }
+inline float Get(const Features& f, Feature k) { return f[static_cast<size_t>(k)]; }
 
 }  // namespace
 
@@ -21,6 +27,7 @@ ModelRecommender::ModelRecommender(const ItemModel& items, const EmbeddingModel&
       emb_(embeddings),
       opt_(opt),
       encoder_(embeddings, items.options().type_weight),
+      ranker_(RankerOptions{opt.ranker_learning_rate, opt.embedding_weight}),
       user_vec_(embeddings.dim()) {}
 
 void ModelRecommender::AddComplementScores(CategoryId from, double weight, int64_t ts) {
@@ -48,119 +55,191 @@ void ModelRecommender::Complements(CategoryId from, int64_t ts, size_t n,
 
 void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
   if (!items_.HasCategory(c) || weight <= 0) return;
-  items_.category(c).top_items.Top(opt_.items_per_category, item_scratch_);
+  // The category's most popular items_per_category, plus as many more from
+  // its wider pool (its bounded popularity list) chosen by the user vector:
+  // a brute-force search over a bounded pool, exact and cheap at this size.
+  items_.category(c).top_items.Top(std::max(opt_.items_per_category, opt_.pool_items), item_scratch_);
   if (item_scratch_.empty()) return;
   const double top = item_scratch_.front().log_weight;
-  for (const auto& e : item_scratch_) {
-    Candidate cand{e.key, {0, 0, 0, 0}, 0};
+  auto add = [&](const TopList<ItemId>::Entry& e) {
+    Candidate cand{e.key, {}, {}, 0};
     // The square root flattens the long tail a little within the pool.
     cand.parts[static_cast<int>(reason)] = static_cast<float>(weight * std::sqrt(std::exp(e.log_weight - top)));
     cands_.push_back(cand);
+  };
+  const size_t popular = std::min(opt_.items_per_category, item_scratch_.size());
+  for (size_t i = 0; i < popular; ++i) add(item_scratch_[i]);
+  if (item_scratch_.size() == popular) return;
+  const auto dim = static_cast<Eigen::Index>(emb_.dim());
+  ConstVec u(user_vec_.data(), dim);
+  by_vector_.clear();
+  for (size_t i = popular; i < item_scratch_.size(); ++i) {
+    const ItemId x = item_scratch_[i].key;
+    if (!emb_.HasItemRow(x)) continue;  // a cold item would only echo its category
+    by_vector_.push_back({u.dot(ConstVec(emb_.ItemOut(x, c), dim)), static_cast<uint32_t>(i)});
   }
+  const size_t extra = std::min(opt_.items_per_category, by_vector_.size());
+  std::partial_sort(by_vector_.begin(), by_vector_.begin() + static_cast<std::ptrdiff_t>(extra), by_vector_.end(),
+                    [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+  for (size_t i = 0; i < extra; ++i) add(item_scratch_[by_vector_[i].second]);
 }
 
 void ModelRecommender::Recommend(const UserState& user, const Event& trigger, std::vector<Recommendation>& out) {
   out.clear();
+  Gather(user, trigger);
+  Score(user, trigger);
+  Select(user, trigger, out);
+}
+
+bool ModelRecommender::Learn(const UserState& user, const Event& next) {
+  const UserEvent* last = user.last();
+  if (last == nullptr || !items_.HasItem(next.item)) return false;
+  const Event trigger{last->item, last->category, last->type, last->ts_ms};
+  // An item the list could not have held teaches the ranking nothing.
+  if (Excluded(items_, user, trigger, next.item)) return false;
+  Gather(user, trigger);
+  Score(user, trigger);
+  features_.clear();
+  size_t positive = SIZE_MAX;
+  for (const Candidate& c : cands_) {
+    if (Excluded(items_, user, trigger, c.item)) continue;
+    if (c.item == next.item) positive = features_.size();
+    features_.push_back(c.f);
+  }
+  if (positive == SIZE_MAX) return false;
+  // The product's point is the list that reaches across categories: a choice
+  // outside the trigger's category teaches the blend more.
+  ranker_.Learn(features_, positive,
+                next.category != trigger.category ? static_cast<float>(opt_.ranker_cross_category_weight) : 1.0f);
+  return true;
+}
+
+void ModelRecommender::Gather(const UserState& user, const Event& trigger) {
   cands_.clear();
   encoder_.Encode(user, trigger, user_vec_.data());
 
   // 1. Items bought or viewed together with the trigger and the two distinct
   //    items before it.
+  ForRecentNeighbours(items_, user, 3, [&](int rank, const TopList<ItemId>::Entry& e, double top) {
+    Candidate cand{e.key, {}, {}, 0};
+    const double rel = e.log_weight - top - (rank > 1 ? std::log(2.0) : 0.0);
+    cand.parts[static_cast<int>(Reason::kBoughtTogether)] =
+        static_cast<float>(std::ldexp(opt_.cooccurrence_weight, -rank) * std::sqrt(std::exp(e.log_weight - top)));
+    if (rank == 0) {
+      Set(cand.f, Feature::kCoocTrigger, 1);
+      Set(cand.f, Feature::kCoocTriggerLog, LogScale(rel));
+    } else {
+      Set(cand.f, Feature::kCoocRecent, 1);
+      Set(cand.f, Feature::kCoocRecentLog, LogScale(rel));
+    }
+    cands_.push_back(cand);
+  });
+
+  // 2. The user's own recent items (not the trigger): people return to what
+  //    they looked at.
   {
-    double w = opt_.cooccurrence_weight;
-    int used = 0;
-    ItemId prev = kNoId;
-    for (auto it = user.recent.rbegin(); it != user.recent.rend() && used < 3; ++it) {
-      if (it->item == prev || !items_.HasItem(it->item)) continue;
-      prev = it->item;
-      const auto& nb = items_.item(it->item).neighbours;
-      const double top = nb.MaxWeight();
-      for (const auto& e : nb.entries()) {
-        Candidate cand{e.key, {0, 0, 0, 0}, 0};
-        cand.parts[static_cast<int>(Reason::kBoughtTogether)] =
-            static_cast<float>(w * std::sqrt(std::exp(e.log_weight - top)));
-        cands_.push_back(cand);
-      }
-      w *= 0.5;
+    size_t used = 0;
+    float recency = 1.0f;
+    for (auto it = user.recent.rbegin(); it != user.recent.rend() && used < opt_.history_candidates; ++it) {
+      if (it->item == trigger.item || !items_.HasItem(it->item)) continue;
+      bool repeat = false;
+      for (auto j = user.recent.rbegin(); j != it && !repeat; ++j) repeat = j->item == it->item;
+      if (repeat) continue;
+      Candidate cand{it->item, {}, {}, 0};
+      cand.parts[static_cast<int>(Reason::kRecentlyViewed)] = 0.5f * recency;
+      Set(cand.f, Feature::kHistory, 1);
+      Set(cand.f, Feature::kHistoryRecency, recency);
+      cands_.push_back(cand);
+      recency *= 0.8f;
       ++used;
     }
   }
 
-  // 2. Complement categories of the trigger's category and of the user's
+  // 3. Complement categories of the trigger's category and of the user's
   //    strongest affinities; the affinity categories themselves.
   cat_scores_.clear();
   AddComplementScores(trigger.category, 1.0, trigger.ts_ms);
   user.affinity.Top(3, cat_scratch_);
-  double aff_top = cat_scratch_.empty() ? 0 : cat_scratch_.front().log_weight;
+  const double aff_top = cat_scratch_.empty() ? 0 : cat_scratch_.front().log_weight;
   for (const auto& a : cat_scratch_) {
     if (a.key == trigger.category) continue;
     AddComplementScores(a.key, 0.5 * std::exp(a.log_weight - aff_top), trigger.ts_ms);
   }
   cat_scores_.Remove(trigger.category);
   cat_scores_.Top(opt_.complement_categories, comp_scratch_);
+  for (CategoryId c : comp_touched_) comp_of_[c] = 0;
+  comp_touched_.clear();
   if (!comp_scratch_.empty()) {
     const double top = comp_scratch_.front().log_weight;
-    for (const auto& c : comp_scratch_)
+    for (const auto& c : comp_scratch_) {
+      if (c.key >= comp_of_.size()) comp_of_.resize(std::max<size_t>(c.key + 1, comp_of_.size() * 2), 0.0f);
+      // Floor above 0: a complement category at all is worth something.
+      comp_of_[c.key] = std::max(LogScale(c.log_weight - top), 0.05f);
+      comp_touched_.push_back(c.key);
       AddPool(c.key, opt_.complement_weight * std::exp(c.log_weight - top), Reason::kComplement);
+    }
   }
   for (const auto& a : cat_scratch_) {
     if (a.key == trigger.category) continue;
     AddPool(a.key, opt_.same_category_weight * std::exp(a.log_weight - aff_top), Reason::kSimilar);
   }
 
-  // 3. The trigger's own category and the catalog's most popular items, so
+  // 4. The trigger's own category and the catalog's most popular items, so
   //    that no list is ever short.
   AddPool(trigger.category, opt_.same_category_weight, Reason::kSimilar);
   items_.global_top().Top(opt_.k * 2, item_scratch_);
   if (!item_scratch_.empty()) {
     const double top = item_scratch_.front().log_weight;
     for (const auto& e : item_scratch_) {
-      Candidate cand{e.key, {0, 0, 0, 0}, 0};
+      Candidate cand{e.key, {}, {}, 0};
       cand.parts[static_cast<int>(Reason::kPopular)] =
           static_cast<float>(opt_.popular_weight * std::exp(e.log_weight - top));
       cands_.push_back(cand);
     }
   }
-
-  Score();
-  Select(user, trigger, out);
 }
 
-void ModelRecommender::Score() {
-  // Merge duplicates: sum the parts per item.
+void ModelRecommender::Score(const UserState& user, const Event& trigger) {
+  // Merge duplicates: parts add up, features take the strongest evidence.
   std::sort(cands_.begin(), cands_.end(), [](const Candidate& a, const Candidate& b) { return a.item < b.item; });
   size_t w = 0;
   for (size_t r = 0; r < cands_.size(); ++r) {
     if (w > 0 && cands_[w - 1].item == cands_[r].item) {
-      for (int i = 0; i < kReasonCount; ++i) cands_[w - 1].parts[i] += cands_[r].parts[i];
+      Candidate& into = cands_[w - 1];
+      for (int i = 0; i < kReasonCount; ++i) into.parts[i] += cands_[r].parts[i];
+      for (size_t i = 0; i < kFeatureCount; ++i) into.f[i] = std::max(into.f[i], cands_[r].f[i]);
     } else {
       cands_[w++] = cands_[r];
     }
   }
   cands_.resize(w);
 
-  // Skip-gram with negative sampling learns u . out[x] ~ PMI(context, x) -
-  // log(negatives), negatives drawn over count^0.75: adding 0.75 log count
-  // back gives the log of P(x | context) up to a constant. A softmax over the
-  // candidates turns it into a share in (0, 1], on the scale of the other
-  // parts. The share goes to the part that brought the candidate in (its
-  // pool), so that the reason names where the item came from.
+  // The features every candidate has, wherever it came from. u . out[x] is
+  // what skip-gram with negative sampling learns as log P(x | context) up to
+  // the popularity term; count and trend carry the popularity separately.
   const auto dim = static_cast<Eigen::Index>(emb_.dim());
   ConstVec u(user_vec_.data(), dim);
-  float max_logit = -1e30f;
+  const double trend_top = items_.global_top().MaxWeight();
+  const double aff_top = user.affinity.MaxWeight();
   for (Candidate& c : cands_) {
-    const bool known = items_.HasItem(c.item);
-    const CategoryId cat = known ? items_.item(c.item).category : kNoId;
-    const float count = known ? static_cast<float>(items_.item(c.item).count) : 0.0f;
-    c.total = u.dot(ConstVec(emb_.ItemOut(c.item, cat), dim)) + 0.75f * std::log1p(count);
-    max_logit = std::max(max_logit, c.total);
-  }
-  for (Candidate& c : cands_) {
-    int pool = 0;
-    for (int i = 1; i < kReasonCount; ++i)
-      if (c.parts[i] > c.parts[pool]) pool = i;
-    c.parts[pool] += static_cast<float>(opt_.embedding_weight) * std::exp(c.total - max_logit);
-    c.total = c.parts[0] + c.parts[1] + c.parts[2] + c.parts[3];
+    const ItemRow& row = items_.item(c.item);
+    const CategoryId cat = row.category;
+    Set(c.f, Feature::kComplement, cat < comp_of_.size() ? comp_of_[cat] : 0.0f);
+    // After a purchase the next step is more often a complement than a
+    // substitute: the blend learns how much more.
+    Set(c.f, Feature::kComplementAfterPurchase,
+        trigger.type == EventType::kPurchase ? Get(c.f, Feature::kComplement) : 0.0f);
+    const double aff = user.affinity.WeightOf(cat);
+    Set(c.f, Feature::kAffinity, aff > kLogZero ? LogScale(aff - aff_top) : 0.0f);
+    Set(c.f, Feature::kSameCategory, cat == trigger.category ? 1.0f : 0.0f);
+    Set(c.f, Feature::kTrend, row.log_pop > kLogZero ? LogScale(row.log_pop - trend_top) : 0.0f);
+    const double cat_top = items_.HasCategory(cat) ? items_.category(cat).top_items.MaxWeight() : kLogZero;
+    Set(c.f, Feature::kCategoryTrend,
+        row.log_pop > kLogZero && cat_top > kLogZero ? LogScale(std::min(0.0, row.log_pop - cat_top)) : 0.0f);
+    Set(c.f, Feature::kCount, static_cast<float>(std::log1p(static_cast<double>(row.count)) / 10.0));
+    const float dot = u.dot(ConstVec(emb_.ItemOut(c.item, cat), dim));
+    Set(c.f, Feature::kEmbedding, std::clamp(dot, -10.0f, 10.0f) / 10.0f);
+    c.total = ranker_.Score(c.f);
   }
 }
 
@@ -190,7 +269,7 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
   max_sim_.assign(m, 0.0f);
   taken_.assign(m, 0);
   quota_.clear();
-  const float top = cands_[0].total > 0 ? cands_[0].total : 1.0f;
+  const float top = cands_[0].total;
   const float lambda = static_cast<float>(opt_.mmr_lambda);
   auto quota_of = [&](CategoryId cat) -> uint32_t& {
     for (auto& q : quota_)
@@ -210,7 +289,7 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
     // An item of another category reached through the complement pools is a
     // complement even when co-occurrence also vouches for it.
     if (reason == Reason::kBoughtTogether && cat != trigger.category && c.parts[0] > 0) reason = Reason::kComplement;
-    out.push_back({c.item, cat, c.total, reason});
+    out.push_back({c.item, cat, std::exp(c.total - top), reason});
     ConstVec chosen(&unit_[i * emb_.dim()], dim);
     for (size_t j = 0; j < m; ++j)
       if (!taken_[j]) max_sim_[j] = std::max(max_sim_[j], chosen.dot(ConstVec(&unit_[j * emb_.dim()], dim)));
@@ -221,7 +300,8 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
     float best_value = 0;
     for (size_t i = 0; i < m; ++i) {
       if (taken_[i] || quota_of(items_.item(cands_[i].item).category) >= opt_.max_per_category) continue;
-      const float value = lambda * (cands_[i].total / top) - (1.0f - lambda) * max_sim_[i];
+      // Relevance in (0, 1]: the softmax share relative to the best.
+      const float value = lambda * std::exp(cands_[i].total - top) - (1.0f - lambda) * max_sim_[i];
       if (best == SIZE_MAX || value > best_value) {
         best = i;
         best_value = value;
@@ -235,11 +315,10 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
     if (!taken_[i]) take(i);
   for (size_t i = m; i < n && out.size() < k; ++i) {
     const Candidate& c = cands_[i];
-    out.push_back({c.item, items_.item(c.item).category, c.total, Reason::kPopular});
+    out.push_back({c.item, items_.item(c.item).category, std::exp(c.total - top), Reason::kPopular});
   }
   // MMR may trade a little score for novelty: publish in score order.
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Recommendation& a, const Recommendation& b) { return a.score > b.score; });
+  SortByScore(out);
 }
 
 }  // namespace recstream::model

@@ -8,11 +8,14 @@
 //      affinity categories and of the trigger's own category (bounded pools),
 //      plus the co-occurrence neighbours of the last items, plus the global
 //      top as a fallback.
-//   3. One blended score per candidate:
-//        embedding_weight   * sigma(u . out[x])          (user vector, UserEncoder)
-//      + cooccurrence_weight * co-occurrence with the recent items
-//      + complement_weight   * complement score of x's category
-//      + same_category_weight / popular_weight * popularity within the pool
+//   3. One blended score per candidate: a log-linear Ranker over features
+//      (co-occurrence with the trigger and with the earlier items, the
+//      complement score of its category, the user's affinity for it, same
+//      category as the trigger, trend, count, and the user-vector score
+//      u . out[x] of the UserEncoder). Its weights are learned online
+//      (Learn): before each event is applied, the candidates of the user's
+//      previous list are ranked again and the blend moves towards the item
+//      the user actually chose.
 //   4. Diversification: MMR over the best 3K by cosine of the items' input
 //      vectors, under a per-category quota; the user's purchases, the trigger
 //      and inactive items are dropped; a reason per item (the component that
@@ -30,6 +33,7 @@
 #include "model/embedding.h"
 #include "model/item_model.h"
 #include "model/options.h"
+#include "model/ranker.h"
 #include "model/recommender.h"
 #include "model/user_encoder.h"
 
@@ -40,27 +44,39 @@ class ModelRecommender final : public Recommender {
   ModelRecommender(const ItemModel& items, const EmbeddingModel& embeddings, const RecommendOptions& opt);
   void Recommend(const UserState& user, const Event& trigger, std::vector<Recommendation>& out) override;
 
+  // Learns the blend from `next`, the event about to be applied to user (the
+  // state before it): one Ranker step when next's item is among the
+  // candidates of the list for the user's previous event. Returns whether it
+  // was (the candidate recall, counted by the caller).
+  bool Learn(const UserState& user, const Event& next);
+
   // The complement categories of `from` at time ts, best first, with their
   // blended scores in (0, 1]; at most n, `from` itself excluded.
   void Complements(CategoryId from, int64_t ts, size_t n, std::vector<TopList<CategoryId>::Entry>& out);
 
   const UserEncoder& encoder() const { return encoder_; }
+  const Ranker& ranker() const { return ranker_; }
+  Ranker& mutable_ranker() { return ranker_; }
 
  private:
   struct Candidate {
     ItemId item;
-    float parts[kReasonCount];  // by Reason
+    float parts[kReasonCount];  // by Reason: where it came from (names the reason)
+    Features f;
     float total;
   };
   void AddComplementScores(CategoryId from, double weight, int64_t ts);
   void AddPool(CategoryId c, double weight, Reason reason);
-  void Score();
+  // Candidates and their features for user (trigger being the newest event).
+  void Gather(const UserState& user, const Event& trigger);
+  void Score(const UserState& user, const Event& trigger);
   void Select(const UserState& user, const Event& trigger, std::vector<Recommendation>& out);
 
   const ItemModel& items_;
   const EmbeddingModel& emb_;
   RecommendOptions opt_;
   UserEncoder encoder_;
+  Ranker ranker_;
   std::vector<float> user_vec_;
   std::vector<Candidate> cands_;
   TopList<CategoryId> cat_scores_;
@@ -70,6 +86,10 @@ class ModelRecommender final : public Recommender {
   std::vector<float> unit_;       // normalised input vectors of the selected items
   std::vector<float> max_sim_;    // per shortlisted candidate
   std::vector<uint8_t> taken_;
+  std::vector<float> comp_of_;             // complement feature by category id
+  std::vector<CategoryId> comp_touched_;   // entries of comp_of_ to reset
+  std::vector<Features> features_;         // Learn: the candidates' features
+  std::vector<std::pair<float, uint32_t>> by_vector_;  // AddPool: (u . out, index)
 };
 
 }  // namespace recstream::model

@@ -81,9 +81,9 @@ struct RecommendOptions {
   // Which scorer ranks the lists: "rules" (co-occurrence + learned category
   // transitions + popularity, CrossCategoryRecommender) or "model" (the
   // online embedding model, ModelRecommender; its vectors are trained only
-  // when it is on). Default: rules — the model does not yet beat the rules
-  // on every dataset (docs/EVALUATION.md).
-  bool use_model = false;
+  // when it is on). Default: model — it beats both baselines and the rules
+  // on MovieLens and Taobao (docs/EVALUATION.md).
+  bool use_model = true;
   // List length K. Default: 20.
   size_t k = 20;
   // At most this many items of one category in a list. Default: 6.
@@ -92,6 +92,14 @@ struct RecommendOptions {
   size_t complement_categories = 6;
   // Items considered per candidate category. Default: 20.
   size_t items_per_category = 20;
+  // Model scorer: the user's own most recent distinct items offered as
+  // candidates (its learned blend decides whether returning to them is
+  // likely; 0 never offers them). Default: 10.
+  size_t history_candidates = 10;
+  // Model scorer: each candidate category also offers its items_per_category
+  // best by user-vector score among its this many most popular (0: only the
+  // most popular). Default: 100.
+  size_t pool_items = 100;
   // Weights of the score components.
   double cooccurrence_weight = 1.0;  // Default: 1.0
   double complement_weight = 0.3;    // Default: 0.3
@@ -99,8 +107,15 @@ struct RecommendOptions {
   double popular_weight = 0.1;       // Default: 0.1
   // Additive smoothing of category transitions (pseudo-count). Default: 1.0.
   double transition_smoothing = 1.0;
-  // Weight of the user-vector score (embedding model). Default: 1.0.
+  // Initial weight of the user-vector score in the model scorer's learned
+  // blend (model/ranker.h). Default: 1.0.
   double embedding_weight = 1.0;
+  // AdaGrad learning rate of that blend's weights; 0 keeps the initial
+  // weights. Default: 0.05.
+  double ranker_learning_rate = 0.05;
+  // How much more a choice outside the trigger's category counts in that
+  // learning than one inside it. Default: 3.0.
+  double ranker_cross_category_weight = 3.0;
   // Complement score of a category pair: this share from the embedding
   // (category -> category affinity), the rest from transition counts.
   // Default: 0.3.

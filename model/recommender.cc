@@ -11,6 +11,7 @@ std::string_view ReasonName(Reason r) {
     case Reason::kBoughtTogether: return "bought_together";
     case Reason::kSimilar: return "similar";
     case Reason::kPopular: return "popular";
+    case Reason::kRecentlyViewed: return "recently_viewed";
   }
   return "popular";
 }
@@ -71,26 +72,14 @@ void CrossCategoryRecommender::Recommend(const UserState& user, const Event& tri
   cands_.clear();
   cat_scores_.clear();
 
-  // 1. Items bought/viewed together with the trigger and the two events before it.
-  {
-    double w = opt_.cooccurrence_weight;
-    int used = 0;
-    ItemId prev = kNoId;
-    for (auto it = user.recent.rbegin(); it != user.recent.rend() && used < 3; ++it) {
-      if (it->item == prev || !model_.HasItem(it->item)) continue;
-      prev = it->item;
-      const auto& nb = model_.item(it->item).neighbours;
-      const double top = nb.MaxWeight();
-      for (const auto& e : nb.entries()) {
-        Candidate cand{e.key, {0, 0, 0, 0}};
-        cand.parts[static_cast<int>(Reason::kBoughtTogether)] =
-            static_cast<float>(w * std::sqrt(std::exp(e.log_weight - top)));
-        cands_.push_back(cand);
-      }
-      w *= 0.5;
-      ++used;
-    }
-  }
+  // 1. Items bought/viewed together with the trigger and the two events
+  //    before it, each earlier one counting half as much.
+  ForRecentNeighbours(model_, user, 3, [&](int rank, const TopList<ItemId>::Entry& e, double top) {
+    Candidate cand{e.key, {0, 0, 0, 0}};
+    cand.parts[static_cast<int>(Reason::kBoughtTogether)] =
+        static_cast<float>(std::ldexp(opt_.cooccurrence_weight, -rank) * std::sqrt(std::exp(e.log_weight - top)));
+    cands_.push_back(cand);
+  });
 
   // 2. Complement categories of the trigger's category, then of the user's
   //    strongest affinities (weighted by affinity share).
@@ -136,7 +125,7 @@ void CrossCategoryRecommender::Recommend(const UserState& user, const Event& tri
     }
   }
   cands_.resize(w);
-  auto total = [](const Candidate& c) { return c.parts[0] + c.parts[1] + c.parts[2] + c.parts[3]; };
+  auto total = [](const Candidate& c) { return c.parts[0] + c.parts[1] + c.parts[2] + c.parts[3] + c.parts[4]; };
   std::sort(cands_.begin(), cands_.end(), [&](const Candidate& a, const Candidate& b) {
     const float ta = total(a), tb = total(b);
     return ta != tb ? ta > tb : a.item < b.item;
@@ -170,8 +159,7 @@ void CrossCategoryRecommender::Recommend(const UserState& user, const Event& tri
     }
   }
   // The second pass appends below the first: keep the list ordered by score.
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Recommendation& a, const Recommendation& b) { return a.score > b.score; });
+  SortByScore(out);
 }
 
 void PopularityRecommender::Recommend(const UserState& user, const Event& trigger,

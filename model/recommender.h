@@ -18,8 +18,11 @@
 namespace recstream::model {
 
 // Why an item is in a list (output contract `reason`).
-enum class Reason : uint8_t { kComplement = 0, kBoughtTogether = 1, kSimilar = 2, kPopular = 3 };
-inline constexpr int kReasonCount = 4;
+// kRecentlyViewed (an item from the user's own recent events, offered again
+// by the model scorer when its blend has learned that users return to them)
+// was added after the first four and is documented in the README.
+enum class Reason : uint8_t { kComplement = 0, kBoughtTogether = 1, kSimilar = 2, kPopular = 3, kRecentlyViewed = 4 };
+inline constexpr int kReasonCount = 5;
 std::string_view ReasonName(Reason r);
 
 struct Recommendation {
@@ -34,6 +37,31 @@ struct Recommendation {
 inline bool Excluded(const ItemModel& m, const UserState& user, const Event& trigger, ItemId item) {
   if (item == trigger.item || !m.HasItem(item) || !m.item(item).active) return true;
   return user.HasPurchased(item);
+}
+
+// Orders a list by score, best first, keeping the order of equal scores: an
+// insertion sort, stable like std::stable_sort but without its temporary
+// buffer (a heap allocation per list); lists hold K items.
+inline void SortByScore(std::vector<Recommendation>& out) {
+  for (size_t i = 1; i < out.size(); ++i)
+    for (size_t j = i; j > 0 && out[j].score > out[j - 1].score; --j) std::swap(out[j], out[j - 1]);
+}
+
+// Visits the co-occurrence neighbours of the user's n most recent distinct
+// known items, newest first: visit(rank, entry, strongest weight of that
+// item's list), rank 0 being the newest (the trigger).
+template <class Visit>
+void ForRecentNeighbours(const ItemModel& m, const UserState& user, int n, Visit&& visit) {
+  int used = 0;
+  ItemId prev = kNoId;
+  for (auto it = user.recent.rbegin(); it != user.recent.rend() && used < n; ++it) {
+    if (it->item == prev || !m.HasItem(it->item)) continue;
+    prev = it->item;
+    const auto& nb = m.item(it->item).neighbours;
+    const double top = nb.MaxWeight();
+    for (const auto& e : nb.entries()) visit(used, e, top);
+    ++used;
+  }
 }
 
 class Recommender {

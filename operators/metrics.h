@@ -15,6 +15,7 @@ struct PipelineMetrics {
   using Counter = std::atomic<uint64_t>;
   Counter records_in{0};        // records read from the input topics
   Counter events_applied{0};    // events that changed state and the model
+  Counter ranker_updates{0};    // model scorer: events whose item was among the user's candidates (a blend step)
   Counter lists_published{0};   // recommendation lists produced
   Counter tombstones{0};        // forget_user tombstones produced
   Counter catalog_updates{0};   // catalog messages applied

@@ -44,6 +44,11 @@ Status Pipeline::Create(const PipelineOptions& opt, state::StateDb* db, std::uni
     s = p->model_store_->LoadEmbeddings(p->embedding_);
     if (s.IsInvalidArgument()) return Status::InvalidArgument(s.ToString());
     if (!s.ok()) return Status::Corruption("loading the embeddings from the state store: " + s.ToString());
+    bool ranker_restored = false;
+    s = p->model_store_->LoadRanker(p->model_recommender_.mutable_ranker(), &ranker_restored);
+    if (!s.ok()) return Status::Corruption("loading the ranker from the state store: " + s.ToString());
+    if (ranker_restored)
+      spdlog::info("state: restored the model scorer's blend ({} updates)", p->model_recommender_.ranker().updates());
     s = db->LoadOffsets(&p->offsets_);
     if (!s.ok()) return Status::Corruption("loading stored offsets: " + s.ToString());
     spdlog::info("state: restored {} items ({} with vectors), {} categories, model version {}, {} stored offsets",
@@ -151,6 +156,9 @@ Status Pipeline::ApplyEvent(const stream::Record& r, const ParsedEvent& pe, stre
   const model::Event e{item, cat, pe.type, pe.ts_ms};
 
   if (observer_) observer_->BeforeApply(pe.user_id, *user, e);
+  // The model scorer's blend learns which of the user's candidates was chosen.
+  if (opt_.recommend.use_model && model_recommender_.Learn(*user, e))
+    metrics_.ranker_updates.fetch_add(1, std::memory_order_relaxed);
   // Learn from the sequence as it was before e, then extend it.
   model_.Learn(e, user->recent);
   if (opt_.recommend.use_model) embedding_.Learn(e, user->recent, model_.item(item).count);
@@ -180,6 +188,7 @@ Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& nex
     users_.Flush(batch);
     model_store_->Flush(model_, item_ids_, category_ids_, batch);
     model_store_->FlushEmbeddings(embedding_, batch);
+    model_store_->FlushRanker(model_recommender_.ranker(), batch);
     for (const auto& tp : next) db_->PutOffset(batch, tp.topic, tp.partition, tp.offset);
     auto s = db_->Commit(batch);
     if (!s.ok()) {
@@ -196,6 +205,7 @@ Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& nex
   users_.AfterCommit();
   model_.ClearDirty();
   embedding_.ClearDirty();
+  model_recommender_.mutable_ranker().ClearDirty();
   item_ids_.ClearPending();
   category_ids_.ClearPending();
   metrics_.batches.fetch_add(1, std::memory_order_relaxed);

@@ -204,4 +204,23 @@ bool DecodeEmbeddingGlobals(std::string_view buf, model::EmbeddingModel::Globals
   return Finish(r);
 }
 
+void EncodeRanker(const model::Ranker::Snapshot& s, std::string& buf) {
+  buf.clear();
+  Writer w(buf);
+  w.U8(kRankerFormat);
+  w.Varint(model::kFeatureCount);
+  w.Floats(s.weights);
+  w.Floats(s.g2);
+  w.Varint(s.updates);
+}
+
+bool DecodeRanker(std::string_view buf, model::Ranker::Snapshot& s, size_t& features) {
+  Reader r(buf);
+  uint8_t version;
+  if (!r.U8(version) || version != kRankerFormat || !r.VarintAs(features)) return false;
+  if (features != model::kFeatureCount) return true;  // readable, not usable
+  if (!r.Floats(s.weights) || !r.Floats(s.g2) || !r.Varint(s.updates)) return false;
+  return Finish(r);
+}
+
 }  // namespace recstream::state

@@ -7,6 +7,7 @@
 
 #include "model/embedding.h"
 #include "model/item_model.h"
+#include "model/ranker.h"
 #include "model/user_state.h"
 
 namespace recstream::state {
@@ -36,5 +37,12 @@ bool DecodeVectorRow(std::string_view buf, size_t dim, uint32_t& row, model::Emb
 void EncodeEmbeddingGlobals(const model::EmbeddingModel::Globals& g, size_t dim, std::string& buf);
 // dim: the dimension the rows were written with.
 bool DecodeEmbeddingGlobals(std::string_view buf, model::EmbeddingModel::Globals& g, size_t& dim);
+
+// The model scorer's learned blend (model/ranker.h). features is the number
+// of features the row was written with: a different build's feature set
+// cannot be mapped onto this one's, and the caller starts the blend afresh.
+inline constexpr uint8_t kRankerFormat = 1;
+void EncodeRanker(const model::Ranker::Snapshot& s, std::string& buf);
+bool DecodeRanker(std::string_view buf, model::Ranker::Snapshot& s, size_t& features);
 
 }  // namespace recstream::state

@@ -6,6 +6,7 @@ namespace recstream::state {
 namespace {
 constexpr const char* kGlobalKey = "model.global";
 constexpr const char* kEmbeddingKey = "embedding.global";
+constexpr const char* kRankerKey = "ranker";
 
 uint32_t ParseIdKey(const rocksdb::Slice& k) {
   if (k.size() != 4) return UINT32_MAX;
@@ -108,6 +109,27 @@ rocksdb::Status ModelStore::LoadEmbeddings(model::EmbeddingModel& model) {
   if (corrupt) return rocksdb::Status::Corruption("unreadable embedding row");
   model.FinishRestore();
   return rocksdb::Status::OK();
+}
+
+rocksdb::Status ModelStore::LoadRanker(model::Ranker& ranker, bool* restored) {
+  *restored = false;
+  std::string v;
+  auto s = db_.Get(Cf::kMeta, kRankerKey, &v);
+  if (s.IsNotFound()) return rocksdb::Status::OK();
+  if (!s.ok()) return s;
+  model::Ranker::Snapshot snap;
+  size_t features = 0;
+  if (!DecodeRanker(v, snap, features)) return rocksdb::Status::Corruption("unreadable ranker row");
+  if (features != model::kFeatureCount) return rocksdb::Status::OK();
+  ranker.Restore(snap);
+  *restored = true;
+  return rocksdb::Status::OK();
+}
+
+void ModelStore::FlushRanker(const model::Ranker& ranker, rocksdb::WriteBatch& batch) {
+  if (!ranker.dirty()) return;
+  EncodeRanker(ranker.snapshot(), scratch_);
+  batch.Put(db_.handle(Cf::kMeta), kRankerKey, scratch_).PermitUncheckedError();
 }
 
 void ModelStore::FlushEmbeddings(const model::EmbeddingModel& model, rocksdb::WriteBatch& batch) {

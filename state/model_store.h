@@ -10,6 +10,7 @@
 
 #include "model/embedding.h"
 #include "model/item_model.h"
+#include "model/ranker.h"
 #include "state/db.h"
 #include "state/dictionary.h"
 
@@ -30,6 +31,12 @@ class ModelStore {
   // rows cannot be reinterpreted): start from a fresh state dir.
   rocksdb::Status LoadEmbeddings(model::EmbeddingModel& model);
   void FlushEmbeddings(const model::EmbeddingModel& model, rocksdb::WriteBatch& batch);
+
+  // The model scorer's learned blend, in `meta`. *restored: false on a new
+  // database or when the row was written with another feature set (logged;
+  // the blend starts from its initial weights).
+  rocksdb::Status LoadRanker(model::Ranker& ranker, bool* restored);
+  void FlushRanker(const model::Ranker& ranker, rocksdb::WriteBatch& batch);
 
   static std::string IdKey(uint32_t id);
 

@@ -104,6 +104,8 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["recommend.complement_categories"] =
       N([](const Config& c) { return c.pipeline.recommend.complement_categories; });
   f["recommend.items_per_category"] = N([](const Config& c) { return c.pipeline.recommend.items_per_category; });
+  f["recommend.history_candidates"] = N([](const Config& c) { return c.pipeline.recommend.history_candidates; });
+  f["recommend.pool_items"] = N([](const Config& c) { return c.pipeline.recommend.pool_items; });
   f["recommend.cooccurrence_weight"] = N([](const Config& c) { return c.pipeline.recommend.cooccurrence_weight; });
   f["recommend.complement_weight"] = N([](const Config& c) { return c.pipeline.recommend.complement_weight; });
   f["recommend.same_category_weight"] =
@@ -112,6 +114,8 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["recommend.transition_smoothing"] =
       N([](const Config& c) { return c.pipeline.recommend.transition_smoothing; });
   f["recommend.embedding_weight"] = N([](const Config& c) { return c.pipeline.recommend.embedding_weight; });
+  f["recommend.ranker_learning_rate"] = N([](const Config& c) { return c.pipeline.recommend.ranker_learning_rate; });
+  f["recommend.ranker_cross_category_weight"] = N([](const Config& c) { return c.pipeline.recommend.ranker_cross_category_weight; });
   f["recommend.complement_embedding_share"] =
       N([](const Config& c) { return c.pipeline.recommend.complement_embedding_share; });
   f["recommend.mmr_lambda"] = N([](const Config& c) { return c.pipeline.recommend.mmr_lambda; });
