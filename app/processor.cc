@@ -388,6 +388,16 @@ void Processor::WriteMetrics(std::string& out) {
           m.batches.load());
   counter("recstream_checkpoint_errors_total", "Checkpoints RocksDB refused (the processor stops).",
           m.checkpoint_errors.load());
+  counter("recstream_lists_coalesced_total",
+          "Lists not computed: a newer event of the same user in the coalescing window superseded them.",
+          m.lists_coalesced.load());
+  counter("recstream_ranker_updates_total", "Learning steps of the model scorer's blend.", m.ranker_updates.load());
+  w.Family("recstream_stage_seconds_total", "counter", "Processing-thread time per pipeline stage.");
+  for (size_t st = 0; st < operators::PipelineMetrics::kStageCount; ++st) {
+    labels.clear();
+    PromWriter::Label(labels, "stage", operators::PipelineMetrics::StageName(st));
+    w.Sample("recstream_stage_seconds_total", labels, static_cast<double>(m.stage_ns[st].load()) / 1e9);
+  }
   w.Family("recstream_dead_letters_total", "counter", "Input records sent to the dead-letter topic, by reason.");
   for (size_t r = 1; r < static_cast<size_t>(operators::Reject::kCount); ++r) {
     labels.clear();

@@ -23,6 +23,20 @@ struct PipelineMetrics {
   Counter batches{0};           // checkpoints written
   Counter checkpoint_errors{0}; // checkpoints RocksDB refused (the processor stops; offsets stay put)
   std::array<Counter, static_cast<size_t>(Reject::kCount)> dead_letters{};
+  // Lists not computed because a newer event of the same user in the same
+  // coalescing window superseded them (processing.coalesce_ms).
+  Counter lists_coalesced{0};
+  // Processing-thread time per stage, in nanoseconds (steady clock): parse
+  // (simdjson + validation), learn (item model, embeddings, the scorer's
+  // blend step, user state), recommend (candidates, scoring, diversification),
+  // publish (serialisation + handing the message to the sink), checkpoint
+  // (the RocksDB WriteBatch and its commit).
+  enum Stage : size_t { kParse = 0, kLearn, kRecommend, kPublish, kCheckpoint, kStageCount };
+  std::array<Counter, kStageCount> stage_ns{};
+  static const char* StageName(size_t s) {
+    static const char* const names[] = {"parse", "learn", "recommend", "publish", "checkpoint"};
+    return s < kStageCount ? names[s] : "?";
+  }
 
   uint64_t dead_letters_total() const {
     uint64_t n = 0;

@@ -16,6 +16,16 @@ uint64_t HashEventId(std::string_view id) {
 }
 
 namespace {
+using SteadyClock = std::chrono::steady_clock;
+
+// Adds the time since `since` to a stage counter and restarts the stopwatch.
+inline void Lap(PipelineMetrics& m, PipelineMetrics::Stage stage, SteadyClock::time_point& since) {
+  const auto now = SteadyClock::now();
+  m.stage_ns[stage].fetch_add(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - since).count()),
+                              std::memory_order_relaxed);
+  since = now;
+}
+
 int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -73,10 +83,38 @@ void Pipeline::OnAssigned(std::vector<stream::TopicPartitionOffset>& partitions)
 }
 
 void Pipeline::OnRevoked(const std::vector<stream::TopicPartitionOffset>&) {
-  // Everything is checkpointed at batch boundaries, and callbacks run between
-  // batches. Cached users may belong to the revoked partitions and could come
-  // back stale after another instance owned them: start cold.
-  users_.DropCache();
+  // Cached users may belong to the revoked partitions and could come back
+  // stale after another instance owned them: start cold. Callbacks run inside
+  // a poll; without coalescing that is between batches, with everything
+  // checkpointed. Inside a coalescing window the users changed by its earlier
+  // polls are not checkpointed yet: keep them until the window's checkpoint.
+  if (coalescing_) drop_cache_after_checkpoint_ = true;
+  else users_.DropCache();
+}
+
+void Pipeline::BeginWindow(bool coalesce) {
+  coalescing_ = coalesce;
+  pending_.clear();
+  pending_index_.clear();
+}
+
+Status Pipeline::EndWindow(stream::RecordSink& sink) {
+  coalescing_ = false;
+  Status s;
+  for (const Pending& p : pending_) {
+    if (!s.ok()) break;
+    if (p.user_id.empty()) continue;  // forgotten within the window
+    model::UserState* user = nullptr;
+    if (auto rs = users_.Get(p.user_id, &user); !rs.ok()) return Status::Corruption("user state: " + rs.ToString());
+    auto t = SteadyClock::now();
+    active_->Recommend(*user, p.event, list_);
+    Lap(metrics_, PipelineMetrics::kRecommend, t);
+    const Trigger trigger{p.event_id, p.item_id, category_ids_.Name(p.event.category), p.event.type, p.event.ts_ms};
+    s = Publish(p.user_id, trigger, sink);
+  }
+  pending_.clear();
+  pending_index_.clear();
+  return s;
 }
 
 Status Pipeline::Process(std::span<const stream::Record> batch, stream::RecordSink& sink) {
@@ -109,7 +147,9 @@ Status Pipeline::DeadLetter(const stream::Record& r, Reject reason, std::string_
 Status Pipeline::ProcessRecord(const stream::Record& r, stream::RecordSink& sink) {
   metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
   const bool catalog = !opt_.topics.items.empty() && r.topic == opt_.topics.items;
+  auto t = SteadyClock::now();
   Reject rej = parser_.Parse(r, catalog, batch_now_ms_, parsed_, detail_);
+  Lap(metrics_, PipelineMetrics::kParse, t);
   if (rej != Reject::kNone) return DeadLetter(r, rej, detail_, sink);
   const ParsedEvent& pe = parsed_;
 
@@ -127,6 +167,10 @@ Status Pipeline::ProcessRecord(const stream::Record& r, stream::RecordSink& sink
     }
     case ParsedEvent::Kind::kForgetUser: {
       users_.Erase(pe.user_id);
+      if (auto it = pending_index_.find(pe.user_id); it != pending_index_.end()) {
+        pending_[it->second].user_id.clear();  // no list after the tombstone
+        pending_index_.erase(it);
+      }
       metrics_.tombstones.fetch_add(1, std::memory_order_relaxed);
       return sink.Produce(opt_.topics.recommendations, pe.user_id, std::nullopt);
     }
@@ -155,6 +199,7 @@ Status Pipeline::ApplyEvent(const stream::Record& r, const ParsedEvent& pe, stre
   if (cat == model::kNoId) cat = category_ids_.Intern(pe.category_id);
   const model::Event e{item, cat, pe.type, pe.ts_ms};
 
+  auto t = SteadyClock::now();
   if (observer_) observer_->BeforeApply(pe.user_id, *user, e);
   // The model scorer's blend learns which of the user's candidates was chosen.
   if (opt_.recommend.use_model && model_recommender_.Learn(*user, e))
@@ -167,22 +212,43 @@ Status Pipeline::ApplyEvent(const stream::Record& r, const ParsedEvent& pe, stre
   if (!pe.event_id.empty()) user->RememberEventId(id_hash, opt_.user.dedupe_window);
   users_.MarkDirty(pe.user_id);
   metrics_.events_applied.fetch_add(1, std::memory_order_relaxed);
-
-  active_->Recommend(*user, e, list_);
-  if (observer_) observer_->AfterApply(pe.user_id, *user, e, list_);
+  Lap(metrics_, PipelineMetrics::kLearn, t);
 
   Trigger trigger{pe.event_id, pe.item_id, category_ids_.Name(cat), pe.type, pe.ts_ms};
   if (trigger.event_id.empty() && opt_.offset_as_event_id) {
     offset_text_ = std::to_string(r.offset);
     trigger.event_id = offset_text_;
   }
-  const std::string_view json = serializer_.Serialize(pe.user_id, now_ms_(), model_.version(), trigger, list_);
+  if (coalescing_) {
+    // The list waits for the end of the window; a newer event of the same
+    // user in the window replaces this one as its trigger.
+    auto [it, fresh] = pending_index_.try_emplace(std::string(pe.user_id), pending_.size());
+    if (fresh) pending_.push_back({std::string(pe.user_id), {}, {}, e});
+    else metrics_.lists_coalesced.fetch_add(1, std::memory_order_relaxed);
+    Pending& p = pending_[it->second];
+    p.event_id.assign(trigger.event_id);
+    p.item_id.assign(pe.item_id);
+    p.event = e;
+    return Status::OK();
+  }
+  active_->Recommend(*user, e, list_);
+  Lap(metrics_, PipelineMetrics::kRecommend, t);
+  if (observer_) observer_->AfterApply(pe.user_id, *user, e, list_);
+  return Publish(pe.user_id, trigger, sink);
+}
+
+Status Pipeline::Publish(std::string_view user_id, const Trigger& trigger, stream::RecordSink& sink) {
+  auto t = SteadyClock::now();
+  const std::string_view json = serializer_.Serialize(user_id, now_ms_(), model_.version(), trigger, list_);
   metrics_.lists_published.fetch_add(1, std::memory_order_relaxed);
-  return sink.Produce(opt_.topics.recommendations, pe.user_id, json);
+  Status s = sink.Produce(opt_.topics.recommendations, user_id, json);
+  Lap(metrics_, PipelineMetrics::kPublish, t);
+  return s;
 }
 
 Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& next) {
   if (abandoned_) return Status::Aborted("pipeline abandoned");
+  auto t = SteadyClock::now();
   if (db_ != nullptr) {
     rocksdb::WriteBatch batch;
     users_.Flush(batch);
@@ -208,7 +274,12 @@ Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& nex
   model_recommender_.mutable_ranker().ClearDirty();
   item_ids_.ClearPending();
   category_ids_.ClearPending();
+  if (drop_cache_after_checkpoint_) {
+    users_.DropCache();
+    drop_cache_after_checkpoint_ = false;
+  }
   metrics_.batches.fetch_add(1, std::memory_order_relaxed);
+  Lap(metrics_, PipelineMetrics::kCheckpoint, t);
   return Status::OK();
 }
 

@@ -19,6 +19,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "model/embedding.h"
@@ -77,6 +78,8 @@ class Pipeline final : public stream::BatchProcessor, public stream::AssignmentL
   Status Process(std::span<const stream::Record> batch, stream::RecordSink& sink) override;
   Status Checkpoint(const std::vector<stream::TopicPartitionOffset>& next) override;
   void Abandon() override { abandoned_ = true; }
+  void BeginWindow(bool coalesce) override;
+  Status EndWindow(stream::RecordSink& sink) override;
   void OnAssigned(std::vector<stream::TopicPartitionOffset>& partitions) override;
   void OnRevoked(const std::vector<stream::TopicPartitionOffset>& partitions) override;
 
@@ -103,6 +106,8 @@ class Pipeline final : public stream::BatchProcessor, public stream::AssignmentL
   Status ProcessRecord(const stream::Record& r, stream::RecordSink& sink);
   Status ApplyEvent(const stream::Record& r, const ParsedEvent& pe, stream::RecordSink& sink);
   Status DeadLetter(const stream::Record& r, Reject reason, std::string_view detail, stream::RecordSink& sink);
+  // Serialises list_ for user_id with its trigger and queues it on sink.
+  Status Publish(std::string_view user_id, const Trigger& trigger, stream::RecordSink& sink);
 
   PipelineOptions opt_;
   state::StateDb* db_;
@@ -122,6 +127,17 @@ class Pipeline final : public stream::BatchProcessor, public stream::AssignmentL
   PipelineObserver* observer_ = nullptr;
   std::function<int64_t()> now_ms_;
   bool abandoned_ = false;
+  // Coalescing window (Task::RunOnce): the newest event of each user touched,
+  // whose list EndWindow publishes. Strings are copies: the records of the
+  // window's first polls are gone by then.
+  struct Pending {
+    std::string user_id, event_id, item_id;
+    model::Event event;
+  };
+  bool coalescing_ = false;
+  bool drop_cache_after_checkpoint_ = false;
+  std::vector<Pending> pending_;
+  std::unordered_map<std::string, size_t, state::StringHash, std::equal_to<>> pending_index_;
   int64_t batch_now_ms_ = 0;
   // Scratch reused across records.
   ParsedEvent parsed_;

@@ -4,21 +4,8 @@
 
 namespace recstream::stream {
 
-Status Task::RunOnce(size_t* got) {
-  *got = 0;
-  Status s = source_.Poll(opt_.max_batch, opt_.poll_timeout, batch_);
-  if (!s.ok()) return s;
-  sink_.Poll();
-  if (batch_.empty()) return Status::OK();
-
-  s = processor_.Process(batch_, sink_);
-  if (s.ok()) s = sink_.AwaitDelivery(opt_.delivery_timeout);
-  if (!s.ok()) {
-    processor_.Abandon();
-    return s;
-  }
+void Task::AddNextOffsets() {
   // Next offset per (topic, partition): records of a partition are ordered.
-  next_.clear();
   for (const Record& r : batch_) {
     bool found = false;
     for (auto& n : next_) {
@@ -30,6 +17,36 @@ Status Task::RunOnce(size_t* got) {
     }
     if (!found) next_.push_back({std::string(r.topic), r.partition, r.offset + 1});
   }
+}
+
+Status Task::RunOnce(size_t* got) {
+  *got = 0;
+  Status s = source_.Poll(opt_.max_batch, opt_.poll_timeout, batch_);
+  if (!s.ok()) return s;
+  sink_.Poll();
+  if (batch_.empty()) return Status::OK();
+
+  // A full poll means more is waiting: the input is behind.
+  const bool coalesce = opt_.coalesce.count() > 0 && batch_.size() >= opt_.max_batch;
+  const auto window_end = std::chrono::steady_clock::now() + opt_.coalesce;
+  processor_.BeginWindow(coalesce);
+  next_.clear();
+  size_t records = 0;
+  for (;;) {
+    s = processor_.Process(batch_, sink_);
+    if (!s.ok()) break;
+    AddNextOffsets();
+    records += batch_.size();
+    if (!coalesce || batch_.size() < opt_.max_batch || std::chrono::steady_clock::now() >= window_end) break;
+    s = source_.Poll(opt_.max_batch, std::chrono::milliseconds(0), batch_);
+    if (!s.ok() || batch_.empty()) break;
+  }
+  if (s.ok()) s = processor_.EndWindow(sink_);
+  if (s.ok()) s = sink_.AwaitDelivery(opt_.delivery_timeout);
+  if (!s.ok()) {
+    processor_.Abandon();
+    return s;
+  }
   s = processor_.Checkpoint(next_);
   if (!s.ok()) {
     processor_.Abandon();
@@ -37,8 +54,9 @@ Status Task::RunOnce(size_t* got) {
   }
   source_.Commit(next_).PermitUncheckedError();  // advisory; logged by the source
   stats_.batches++;
-  stats_.records += batch_.size();
-  *got = batch_.size();
+  stats_.records += records;
+  if (coalesce) stats_.coalesced_windows++;
+  *got = records;
   return Status::OK();
 }
 

@@ -34,6 +34,12 @@ class BatchProcessor {
   virtual Status Checkpoint(const std::vector<TopicPartitionOffset>& next) = 0;
   // Called after a fatal error: in-memory state may be ahead of the store.
   virtual void Abandon() {}
+  // A window of one or more batches checkpointed together. With coalesce
+  // set the processor may defer outputs (one list per user, from the newest
+  // state) until EndWindow, which queues them; the task calls it before
+  // awaiting delivery and checkpointing, so nothing deferred is ever lost.
+  virtual void BeginWindow(bool coalesce) {}
+  virtual Status EndWindow(RecordSink& sink) { return Status::OK(); }
 };
 
 struct TaskOptions {
@@ -42,11 +48,17 @@ struct TaskOptions {
   // Longer than a broker outage the processor should ride out; librdkafka
   // retries the messages meanwhile (message.timeout.ms, 300 s).
   std::chrono::milliseconds delivery_timeout{120000}; // Default: 120 s
+  // Coalescing under backlog (DESIGN §2): when a poll comes back full (the
+  // input is behind), keep polling and processing for up to this long, then
+  // publish one list per user touched, from the newest state, and checkpoint
+  // the whole window. 0 = every event gets its own list. Default: 0.
+  std::chrono::milliseconds coalesce{0};
 };
 
 struct TaskStats {
   uint64_t batches = 0;
   uint64_t records = 0;
+  uint64_t coalesced_windows = 0;  // windows that deferred their lists
 };
 
 class Task {
@@ -68,6 +80,7 @@ class Task {
   TaskStats stats_;
   std::vector<Record> batch_;
   std::vector<TopicPartitionOffset> next_;
+  void AddNextOffsets();
 };
 
 }  // namespace recstream::stream

@@ -59,6 +59,7 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["processing.poll_timeout_ms"] = N([](const Config& c) { return c.task.poll_timeout.count(); });
   f["processing.delivery_timeout_ms"] = N([](const Config& c) { return c.task.delivery_timeout.count(); });
   f["processing.shutdown_timeout_s"] = N([](const Config& c) { return c.shutdown_timeout_s; });
+  f["processing.coalesce_ms"] = N([](const Config& c) { return c.task.coalesce.count(); });
   f["input.max_message_bytes"] = N([](const Config& c) { return c.pipeline.parse.max_message_bytes; });
   f["input.max_id_bytes"] = N([](const Config& c) { return c.pipeline.parse.max_id_bytes; });
   f["input.max_json_depth"] = N([](const Config& c) { return c.pipeline.parse.max_json_depth; });
