@@ -13,6 +13,7 @@
 
 #include "app/generator.h"
 #include "operators/pipeline.h"
+#include "tests/unit/shop_util.h"
 
 namespace {
 std::atomic<bool> g_counting{false};
@@ -46,15 +47,6 @@ __attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { 
 namespace recstream {
 namespace {
 
-class CountingSink final : public stream::RecordSink {
- public:
-  Status Produce(std::string_view, std::string_view, std::optional<std::string_view>,
-                 std::span<const stream::Header>) override {
-    return Status::OK();
-  }
-  Status AwaitDelivery(std::chrono::milliseconds) override { return Status::OK(); }
-};
-
 TEST(ModelScorerAllocations, NoneOnceWarm) {
 #if !defined(RECSTREAM_COUNT_ALLOCATIONS)
   GTEST_SKIP() << "allocation counting replaces operator new, which AddressSanitizer owns in this build";
@@ -68,25 +60,8 @@ TEST(ModelScorerAllocations, NoneOnceWarm) {
   opt.recommend.use_model = true;
   std::unique_ptr<operators::Pipeline> p;
   ASSERT_TRUE(operators::Pipeline::Create(opt, nullptr, &p).ok());
-  CountingSink sink;
-  std::vector<std::string> keys, values;
-  for (int round = 0; round < 8; ++round) {
-    keys.clear();
-    values.clear();
-    for (int i = 0; i < 1000; ++i) {
-      auto e = gen.Next();
-      keys.push_back(e.user_id);
-      values.push_back(e.ToJson());
-    }
-    std::vector<stream::Record> batch(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) {
-      batch[i].topic = "events";
-      batch[i].offset = round * 1000 + static_cast<int64_t>(i);
-      batch[i].key = keys[i];
-      batch[i].value = values[i];
-    }
-    ASSERT_TRUE(p->Process(batch, sink).ok());
-  }
+  testing::CountingSink sink;
+  ASSERT_TRUE(testing::FeedShop(*p, gen, 8000, 1000, sink));
   // The users' states and what each did last, as the scorer sees them.
   std::vector<model::UserState> users;
   for (int u = 0; u < 300; ++u) {

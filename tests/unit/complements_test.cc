@@ -9,20 +9,12 @@
 
 #include "app/generator.h"
 #include "operators/pipeline.h"
+#include "tests/unit/shop_util.h"
 
 namespace recstream {
 namespace {
 
-class CountingSink final : public stream::RecordSink {
- public:
-  Status Produce(std::string_view, std::string_view, std::optional<std::string_view>,
-                 std::span<const stream::Header>) override {
-    ++produced;
-    return Status::OK();
-  }
-  Status AwaitDelivery(std::chrono::milliseconds) override { return Status::OK(); }
-  size_t produced = 0;
-};
+using testing::CountingSink;
 
 // Counts, over lists published after a purchase, the items that fall in a
 // planted complement of the purchase's category.
@@ -72,28 +64,8 @@ void RunShop(bool use_model, double* precision, PurchaseObserver** obs_out, std:
   *keep = std::make_unique<PurchaseObserver>(gen, raw);
   p->set_observer(keep->get());
   CountingSink sink;
-  std::vector<std::string> keys, values;
-  std::vector<stream::Record> batch;
   int64_t last_ts = 0;
-  for (int done = 0; done < 200'000;) {
-    keys.clear();
-    values.clear();
-    for (int i = 0; i < 1000; ++i) {
-      auto e = gen.Next();
-      last_ts = e.ts_ms;
-      keys.push_back(e.user_id);
-      values.push_back(e.ToJson());
-    }
-    batch.assign(keys.size(), {});
-    for (size_t i = 0; i < keys.size(); ++i) {
-      batch[i].topic = "events";
-      batch[i].offset = done + static_cast<int64_t>(i);
-      batch[i].key = keys[i];
-      batch[i].value = values[i];
-    }
-    ASSERT_TRUE(p->Process(batch, sink).ok());
-    done += static_cast<int>(batch.size());
-  }
+  ASSERT_TRUE(testing::FeedShop(*p, gen, 200'000, 1000, sink, &last_ts));
   ASSERT_EQ(sink.produced, 200'000u);
   // Precision@3 of the learned complement categories, over every category.
   std::vector<model::TopList<model::CategoryId>::Entry> learned;
