@@ -58,16 +58,31 @@ void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
   // The category's most popular items_per_category, plus as many more from
   // its wider pool (its bounded popularity list) chosen by the user vector:
   // a brute-force search over a bounded pool, exact and cheap at this size.
-  items_.category(c).top_items.Top(std::max(opt_.items_per_category, opt_.pool_items), item_scratch_);
+  // Only the popular part needs to be known as such, not ordered: a
+  // partition (linear) instead of TopList::Top's sort of the whole pool.
+  const auto& pool = items_.category(c).top_items.entries();
+  item_scratch_.assign(pool.begin(), pool.end());
   if (item_scratch_.empty()) return;
-  const double top = item_scratch_.front().log_weight;
+  auto heavier = [](const TopList<ItemId>::Entry& a, const TopList<ItemId>::Entry& b) {
+    return a.log_weight != b.log_weight ? a.log_weight > b.log_weight : a.key < b.key;
+  };
+  const size_t pool_n = std::max<size_t>(1, std::max(opt_.items_per_category, opt_.pool_items));
+  if (item_scratch_.size() > pool_n) {
+    std::nth_element(item_scratch_.begin(), item_scratch_.begin() + static_cast<std::ptrdiff_t>(pool_n - 1),
+                     item_scratch_.end(), heavier);
+    item_scratch_.resize(pool_n);
+  }
+  const size_t popular = std::min(opt_.items_per_category, item_scratch_.size());
+  std::nth_element(item_scratch_.begin(), item_scratch_.begin() + static_cast<std::ptrdiff_t>(popular - 1),
+                   item_scratch_.end(), heavier);
+  double top = item_scratch_.front().log_weight;
+  for (size_t i = 1; i < popular; ++i) top = std::max(top, item_scratch_[i].log_weight);
   auto add = [&](const TopList<ItemId>::Entry& e) {
     Candidate cand{e.key, {}, {}, 0};
     // The square root flattens the long tail a little within the pool.
     cand.parts[static_cast<int>(reason)] = static_cast<float>(weight * std::sqrt(std::exp(e.log_weight - top)));
     cands_.push_back(cand);
   };
-  const size_t popular = std::min(opt_.items_per_category, item_scratch_.size());
   for (size_t i = 0; i < popular; ++i) add(item_scratch_[i]);
   if (item_scratch_.size() == popular) return;
   const auto dim = static_cast<Eigen::Index>(emb_.dim());
@@ -221,6 +236,19 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
   ConstVec u(user_vec_.data(), dim);
   const double trend_top = items_.global_top().MaxWeight();
   const double aff_top = user.affinity.MaxWeight();
+  // The strongest item of each candidate's category, looked up once per
+  // category (a scan of its bounded list) rather than once per candidate.
+  for (CategoryId c : cat_top_touched_) cat_top_[c] = kUnset;
+  cat_top_touched_.clear();
+  auto category_top = [&](CategoryId cat) {
+    if (!items_.HasCategory(cat)) return kLogZero;
+    if (cat >= cat_top_.size()) cat_top_.resize(std::max<size_t>(cat + 1, cat_top_.size() * 2), kUnset);
+    if (cat_top_[cat] == kUnset) {
+      cat_top_[cat] = items_.category(cat).top_items.MaxWeight();
+      cat_top_touched_.push_back(cat);
+    }
+    return cat_top_[cat];
+  };
   for (Candidate& c : cands_) {
     const ItemRow& row = items_.item(c.item);
     const CategoryId cat = row.category;
@@ -233,7 +261,7 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
     Set(c.f, Feature::kAffinity, aff > kLogZero ? LogScale(aff - aff_top) : 0.0f);
     Set(c.f, Feature::kSameCategory, cat == trigger.category ? 1.0f : 0.0f);
     Set(c.f, Feature::kTrend, row.log_pop > kLogZero ? LogScale(row.log_pop - trend_top) : 0.0f);
-    const double cat_top = items_.HasCategory(cat) ? items_.category(cat).top_items.MaxWeight() : kLogZero;
+    const double cat_top = category_top(cat);
     Set(c.f, Feature::kCategoryTrend,
         row.log_pop > kLogZero && cat_top > kLogZero ? LogScale(std::min(0.0, row.log_pop - cat_top)) : 0.0f);
     Set(c.f, Feature::kCount, static_cast<float>(std::log1p(static_cast<double>(row.count)) / 10.0));

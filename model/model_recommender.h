@@ -90,6 +90,9 @@ class ModelRecommender final : public Recommender {
   std::vector<CategoryId> comp_touched_;   // entries of comp_of_ to reset
   std::vector<Features> features_;         // Learn: the candidates' features
   std::vector<std::pair<float, uint32_t>> by_vector_;  // AddPool: (u . out, index)
+  static constexpr double kUnset = 1e300;
+  std::vector<double> cat_top_;              // Score: strongest item weight by category
+  std::vector<CategoryId> cat_top_touched_;  // entries of cat_top_ to reset
 };
 
 }  // namespace recstream::model
