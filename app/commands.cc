@@ -248,19 +248,6 @@ int ReplayCommand(Config config, const ReplayArgs& args) {
   return 0;
 }
 
-namespace {
-// Discards outputs (evaluation reads lists through the observer).
-class CountingSink final : public stream::RecordSink {
- public:
-  Status Produce(std::string_view, std::string_view, std::optional<std::string_view>,
-                 std::span<const stream::Header>) override {
-    ++produced;
-    return Status::OK();
-  }
-  Status AwaitDelivery(std::chrono::milliseconds) override { return Status::OK(); }
-  uint64_t produced = 0;
-};
-}  // namespace
 
 int EvalCommand(Config config, const EvalArgs& args) {
   stream::FileFormat format;
@@ -283,7 +270,7 @@ int EvalCommand(Config config, const EvalArgs& args) {
   }
   Evaluation eval(pipeline->model(), config.pipeline.recommend.k);
   pipeline->set_observer(&eval);
-  CountingSink sink;
+  stream::CountingSink sink;
   InstallSignalHandlers();
   stream::Task task(*source, sink, *pipeline, config.task);
   const auto t0 = Clock::now();

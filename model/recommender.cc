@@ -125,7 +125,11 @@ void CrossCategoryRecommender::Recommend(const UserState& user, const Event& tri
     }
   }
   cands_.resize(w);
-  auto total = [](const Candidate& c) { return c.parts[0] + c.parts[1] + c.parts[2] + c.parts[3] + c.parts[4]; };
+  auto total = [](const Candidate& c) {
+    float sum = 0;
+    for (float p : c.parts) sum += p;
+    return sum;
+  };
   std::sort(cands_.begin(), cands_.end(), [&](const Candidate& a, const Candidate& b) {
     const float ta = total(a), tb = total(b);
     return ta != tb ? ta > tb : a.item < b.item;

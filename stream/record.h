@@ -68,4 +68,17 @@ class RecordSink {
   virtual void Poll() {}
 };
 
+// Counts what is produced and discards it: `eval` (which reads the lists
+// through the pipeline's observer) and tests that only drive a pipeline.
+class CountingSink final : public RecordSink {
+ public:
+  Status Produce(std::string_view, std::string_view, std::optional<std::string_view>,
+                 std::span<const Header>) override {
+    ++produced;
+    return Status::OK();
+  }
+  Status AwaitDelivery(std::chrono::milliseconds) override { return Status::OK(); }
+  uint64_t produced = 0;
+};
+
 }  // namespace recstream::stream

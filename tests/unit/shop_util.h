@@ -11,17 +11,7 @@
 
 namespace recstream::testing {
 
-// Counts what the pipeline produces and discards it.
-class CountingSink final : public stream::RecordSink {
- public:
-  Status Produce(std::string_view, std::string_view, std::optional<std::string_view>,
-                 std::span<const stream::Header>) override {
-    ++produced;
-    return Status::OK();
-  }
-  Status AwaitDelivery(std::chrono::milliseconds) override { return Status::OK(); }
-  size_t produced = 0;
-};
+using stream::CountingSink;
 
 // Feeds `events` generated events to p in batches of `batch` records (topic
 // "events", offsets counting from 0), as the task loop would. Returns false
