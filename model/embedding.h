@@ -103,6 +103,12 @@ class EmbeddingModel {
   const float* CategoryIn(CategoryId c) const;
   const float* CategoryOut(CategoryId c) const;
   bool HasItemRow(ItemId item) const { return item < item_row_.size() && item_row_[item] != kNoRow; }
+  // The item's own output vector, nullptr when it has no row (inline: the
+  // scorer's search over the category pools calls it per pool item).
+  const float* ItemOutIfRow(ItemId item) const {
+    const uint32_t r = ItemRow(item);
+    return r == kNoRow ? nullptr : items_.out(r);
+  }
   bool HasCategoryRow(CategoryId c) const { return CategoryRowOf(c) != kNoRow; }
   size_t live_item_rows() const { return live_items_; }
   size_t category_rows() const { return categories_.rows(); }

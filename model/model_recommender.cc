@@ -1,6 +1,7 @@
 #include "model/model_recommender.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include <Eigen/Core>
@@ -14,6 +15,18 @@ using ConstVec = Eigen::Map<const Eigen::VectorXf>;
 // A log ratio (<= 0) mapped to [0, 1]: 1 at the top, 0 at e^-10 below it.
 inline float LogScale(double log_ratio) {
   return static_cast<float>(std::clamp(1.0 + log_ratio / 10.0, 0.0, 1.0));
+}
+
+// The count feature, log1p(count) / 10: a table for the common small counts
+// (log1pf per candidate was 5% of the event path), the function above it.
+inline float CountFeature(uint32_t count) {
+  static constexpr size_t kTable = 1024;
+  static const std::array<float, kTable> table = [] {
+    std::array<float, kTable> t{};
+    for (size_t i = 0; i < kTable; ++i) t[i] = std::log1p(static_cast<float>(i)) / 10.0f;
+    return t;
+  }();
+  return count < kTable ? table[count] : std::log1p(static_cast<float>(count)) / 10.0f;
 }
 
 inline void Set(Features& f, Feature k, float v) { f[static_cast<size_t>(k)] = v; }
@@ -81,7 +94,7 @@ void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
     Candidate cand{e.key, {}, {}, 0};
     // The square root flattens the long tail a little within the pool.
     cand.parts[static_cast<int>(reason)] = static_cast<float>(weight * std::sqrt(std::exp(e.log_weight - top)));
-    cands_.push_back(cand);
+    Push(cand);
   };
   for (size_t i = 0; i < popular; ++i) add(item_scratch_[i]);
   if (item_scratch_.size() == popular) return;
@@ -89,9 +102,9 @@ void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
   ConstVec u(user_vec_.data(), dim);
   by_vector_.clear();
   for (size_t i = popular; i < item_scratch_.size(); ++i) {
-    const ItemId x = item_scratch_[i].key;
-    if (!emb_.HasItemRow(x)) continue;  // a cold item would only echo its category
-    by_vector_.push_back({u.dot(ConstVec(emb_.ItemOut(x, c), dim)), static_cast<uint32_t>(i)});
+    const float* out = emb_.ItemOutIfRow(item_scratch_[i].key);
+    if (out == nullptr) continue;  // a cold item would only echo its category
+    by_vector_.push_back({u.dot(ConstVec(out, dim)), static_cast<uint32_t>(i)});
   }
   const size_t extra = std::min(opt_.items_per_category, by_vector_.size());
   std::partial_sort(by_vector_.begin(), by_vector_.begin() + static_cast<std::ptrdiff_t>(extra), by_vector_.end(),
@@ -101,7 +114,8 @@ void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
 
 void ModelRecommender::Recommend(const UserState& user, const Event& trigger, std::vector<Recommendation>& out) {
   out.clear();
-  Gather(user, trigger);
+  SelectCategories(user, trigger);
+  GatherItems(user, trigger);
   Score(user, trigger);
   Select(user, trigger, out);
 }
@@ -112,7 +126,12 @@ bool ModelRecommender::Learn(const UserState& user, const Event& next) {
   const Event trigger{last->item, last->category, last->type, last->ts_ms};
   // An item the list could not have held teaches the ranking nothing.
   if (Excluded(items_, user, trigger, next.item)) return false;
-  Gather(user, trigger);
+  // Most events choose an item the previous list could not have held; a
+  // cheap, exact test (every source of candidates checked, without scoring)
+  // spares them the whole gather-and-score.
+  SelectCategories(user, trigger);
+  if (!MayBeCandidate(user, trigger, next.item)) return false;
+  GatherItems(user, trigger);
   Score(user, trigger);
   features_.clear();
   size_t positive = SIZE_MAX;
@@ -129,8 +148,75 @@ bool ModelRecommender::Learn(const UserState& user, const Event& next) {
   return true;
 }
 
-void ModelRecommender::Gather(const UserState& user, const Event& trigger) {
+bool ModelRecommender::MayBeCandidate(const UserState& user, const Event& trigger, ItemId item) {
+  // Mirrors GatherItems, source by source, each test a superset of it.
+  bool found = false;
+  ForRecentNeighbours(items_, user, 3, [&](int, const TopList<ItemId>::Entry& e, double) { found |= e.key == item; });
+  if (found) return true;
+  if (opt_.history_candidates > 0)
+    for (const UserEvent& r : user.recent)
+      if (r.item == item) return true;
+  for (const auto& e : items_.global_top().entries())
+    if (e.key == item) return true;
+  const auto in_pool = [&](CategoryId c) {
+    if (!items_.HasCategory(c)) return false;
+    for (const auto& e : items_.category(c).top_items.entries())
+      if (e.key == item) return true;
+    return false;
+  };
+  if (in_pool(trigger.category)) return true;
+  for (const auto& c : comp_scratch_)
+    if (in_pool(c.key)) return true;
+  for (const auto& a : cat_scratch_)
+    if (in_pool(a.key)) return true;
+  return false;
+}
+
+void ModelRecommender::SelectCategories(const UserState& user, const Event& trigger) {
+  // Complement categories of the trigger's category and of the user's
+  // strongest affinities (cat_scratch_: those affinities themselves).
+  cat_scores_.clear();
+  AddComplementScores(trigger.category, 1.0, trigger.ts_ms);
+  user.affinity.Top(3, cat_scratch_);
+  const double aff_top = cat_scratch_.empty() ? 0 : cat_scratch_.front().log_weight;
+  for (const auto& a : cat_scratch_) {
+    if (a.key == trigger.category) continue;
+    AddComplementScores(a.key, 0.5 * std::exp(a.log_weight - aff_top), trigger.ts_ms);
+  }
+  cat_scores_.Remove(trigger.category);
+  cat_scores_.Top(opt_.complement_categories, comp_scratch_);
+  for (CategoryId c : comp_touched_) comp_of_[c] = 0;
+  comp_touched_.clear();
+  if (comp_scratch_.empty()) return;
+  const double top = comp_scratch_.front().log_weight;
+  for (const auto& c : comp_scratch_) {
+    if (c.key >= comp_of_.size()) comp_of_.resize(std::max<size_t>(c.key + 1, comp_of_.size() * 2), 0.0f);
+    // Floor above 0: a complement category at all is worth something.
+    comp_of_[c.key] = std::max(LogScale(c.log_weight - top), 0.05f);
+    comp_touched_.push_back(c.key);
+  }
+}
+
+void ModelRecommender::Push(const Candidate& cand) {
+  if (cand.item >= slots_.size()) slots_.resize(std::max<size_t>(cand.item + 1, slots_.size() * 2));
+  Slot& slot = slots_[cand.item];
+  if (slot.stamp != stamp_) {
+    slot = {stamp_, static_cast<uint32_t>(cands_.size())};
+    cands_.push_back(cand);
+    return;
+  }
+  // A duplicate: parts add up, features take the strongest evidence.
+  Candidate& into = cands_[slot.index];
+  for (int i = 0; i < kReasonCount; ++i) into.parts[i] += cand.parts[i];
+  for (size_t i = 0; i < kFeatureCount; ++i) into.f[i] = std::max(into.f[i], cand.f[i]);
+}
+
+void ModelRecommender::GatherItems(const UserState& user, const Event& trigger) {
   cands_.clear();
+  if (++stamp_ == 0) {  // wrapped: forget every slot
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+    stamp_ = 1;
+  }
   encoder_.Encode(user, trigger, user_vec_.data());
 
   // 1. Items bought or viewed together with the trigger and the two distinct
@@ -147,7 +233,7 @@ void ModelRecommender::Gather(const UserState& user, const Event& trigger) {
       Set(cand.f, Feature::kCoocRecent, 1);
       Set(cand.f, Feature::kCoocRecentLog, LogScale(rel));
     }
-    cands_.push_back(cand);
+    Push(cand);
   });
 
   // 2. The user's own recent items (not the trigger): people return to what
@@ -164,36 +250,20 @@ void ModelRecommender::Gather(const UserState& user, const Event& trigger) {
       cand.parts[static_cast<int>(Reason::kRecentlyViewed)] = 0.5f * recency;
       Set(cand.f, Feature::kHistory, 1);
       Set(cand.f, Feature::kHistoryRecency, recency);
-      cands_.push_back(cand);
+      Push(cand);
       recency *= 0.8f;
       ++used;
     }
   }
 
-  // 3. Complement categories of the trigger's category and of the user's
-  //    strongest affinities; the affinity categories themselves.
-  cat_scores_.clear();
-  AddComplementScores(trigger.category, 1.0, trigger.ts_ms);
-  user.affinity.Top(3, cat_scratch_);
-  const double aff_top = cat_scratch_.empty() ? 0 : cat_scratch_.front().log_weight;
-  for (const auto& a : cat_scratch_) {
-    if (a.key == trigger.category) continue;
-    AddComplementScores(a.key, 0.5 * std::exp(a.log_weight - aff_top), trigger.ts_ms);
-  }
-  cat_scores_.Remove(trigger.category);
-  cat_scores_.Top(opt_.complement_categories, comp_scratch_);
-  for (CategoryId c : comp_touched_) comp_of_[c] = 0;
-  comp_touched_.clear();
+  // 3. The pools of the complement categories and of the affinity
+  //    categories (SelectCategories chose both).
   if (!comp_scratch_.empty()) {
     const double top = comp_scratch_.front().log_weight;
-    for (const auto& c : comp_scratch_) {
-      if (c.key >= comp_of_.size()) comp_of_.resize(std::max<size_t>(c.key + 1, comp_of_.size() * 2), 0.0f);
-      // Floor above 0: a complement category at all is worth something.
-      comp_of_[c.key] = std::max(LogScale(c.log_weight - top), 0.05f);
-      comp_touched_.push_back(c.key);
+    for (const auto& c : comp_scratch_)
       AddPool(c.key, opt_.complement_weight * std::exp(c.log_weight - top), Reason::kComplement);
-    }
   }
+  const double aff_top = cat_scratch_.empty() ? 0 : cat_scratch_.front().log_weight;
   for (const auto& a : cat_scratch_) {
     if (a.key == trigger.category) continue;
     AddPool(a.key, opt_.same_category_weight * std::exp(a.log_weight - aff_top), Reason::kSimilar);
@@ -209,26 +279,12 @@ void ModelRecommender::Gather(const UserState& user, const Event& trigger) {
       Candidate cand{e.key, {}, {}, 0};
       cand.parts[static_cast<int>(Reason::kPopular)] =
           static_cast<float>(opt_.popular_weight * std::exp(e.log_weight - top));
-      cands_.push_back(cand);
+      Push(cand);
     }
   }
 }
 
 void ModelRecommender::Score(const UserState& user, const Event& trigger) {
-  // Merge duplicates: parts add up, features take the strongest evidence.
-  std::sort(cands_.begin(), cands_.end(), [](const Candidate& a, const Candidate& b) { return a.item < b.item; });
-  size_t w = 0;
-  for (size_t r = 0; r < cands_.size(); ++r) {
-    if (w > 0 && cands_[w - 1].item == cands_[r].item) {
-      Candidate& into = cands_[w - 1];
-      for (int i = 0; i < kReasonCount; ++i) into.parts[i] += cands_[r].parts[i];
-      for (size_t i = 0; i < kFeatureCount; ++i) into.f[i] = std::max(into.f[i], cands_[r].f[i]);
-    } else {
-      cands_[w++] = cands_[r];
-    }
-  }
-  cands_.resize(w);
-
   // The features every candidate has, wherever it came from. u . out[x] is
   // what skip-gram with negative sampling learns as log P(x | context) up to
   // the popularity term; count and trend carry the popularity separately.
@@ -264,7 +320,7 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
     const double cat_top = category_top(cat);
     Set(c.f, Feature::kCategoryTrend,
         row.log_pop > kLogZero && cat_top > kLogZero ? LogScale(std::min(0.0, row.log_pop - cat_top)) : 0.0f);
-    Set(c.f, Feature::kCount, static_cast<float>(std::log1p(static_cast<double>(row.count)) / 10.0));
+    Set(c.f, Feature::kCount, CountFeature(row.count));
     const float dot = u.dot(ConstVec(emb_.ItemOut(c.item, cat), dim));
     Set(c.f, Feature::kEmbedding, std::clamp(dot, -10.0f, 10.0f) / 10.0f);
     c.total = ranker_.Score(c.f);
@@ -296,20 +352,26 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
   }
   max_sim_.assign(m, 0.0f);
   taken_.assign(m, 0);
-  quota_.clear();
   const float top = cands_[0].total;
   const float lambda = static_cast<float>(opt_.mmr_lambda);
-  auto quota_of = [&](CategoryId cat) -> uint32_t& {
-    for (auto& q : quota_)
-      if (q.first == cat) return q.second;
-    quota_.push_back({cat, 0});
-    return quota_.back().second;
-  };
+  // Per shortlisted candidate, once: its relevance in (0, 1] (the softmax
+  // share relative to the best) and the quota counter of its category.
+  relevance_.resize(m);
+  quota_index_.resize(m);
+  quota_.clear();
+  for (size_t i = 0; i < m; ++i) {
+    relevance_[i] = std::exp(cands_[i].total - top);
+    const CategoryId cat = items_.item(cands_[i].item).category;
+    size_t q = 0;
+    while (q < quota_.size() && quota_[q].first != cat) ++q;
+    if (q == quota_.size()) quota_.push_back({cat, 0});
+    quota_index_[i] = static_cast<uint32_t>(q);
+  }
   auto take = [&](size_t i) {
     const Candidate& c = cands_[i];
     taken_[i] = 1;
-    const CategoryId cat = items_.item(c.item).category;
-    ++quota_of(cat);
+    const CategoryId cat = quota_[quota_index_[i]].first;
+    ++quota_[quota_index_[i]].second;
     int best = 0;
     for (int r = 1; r < kReasonCount; ++r)
       if (c.parts[r] > c.parts[best]) best = r;
@@ -317,7 +379,7 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
     // An item of another category reached through the complement pools is a
     // complement even when co-occurrence also vouches for it.
     if (reason == Reason::kBoughtTogether && cat != trigger.category && c.parts[0] > 0) reason = Reason::kComplement;
-    out.push_back({c.item, cat, std::exp(c.total - top), reason});
+    out.push_back({c.item, cat, relevance_[i], reason});
     ConstVec chosen(&unit_[i * emb_.dim()], dim);
     for (size_t j = 0; j < m; ++j)
       if (!taken_[j]) max_sim_[j] = std::max(max_sim_[j], chosen.dot(ConstVec(&unit_[j * emb_.dim()], dim)));
@@ -327,9 +389,8 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
     size_t best = SIZE_MAX;
     float best_value = 0;
     for (size_t i = 0; i < m; ++i) {
-      if (taken_[i] || quota_of(items_.item(cands_[i].item).category) >= opt_.max_per_category) continue;
-      // Relevance in (0, 1]: the softmax share relative to the best.
-      const float value = lambda * std::exp(cands_[i].total - top) - (1.0f - lambda) * max_sim_[i];
+      if (taken_[i] || quota_[quota_index_[i]].second >= opt_.max_per_category) continue;
+      const float value = lambda * relevance_[i] - (1.0f - lambda) * max_sim_[i];
       if (best == SIZE_MAX || value > best_value) {
         best = i;
         best_value = value;

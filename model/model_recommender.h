@@ -65,10 +65,17 @@ class ModelRecommender final : public Recommender {
     Features f;
     float total;
   };
+  // Appends cand, or merges it into the candidate of the same item.
+  void Push(const Candidate& cand);
   void AddComplementScores(CategoryId from, double weight, int64_t ts);
   void AddPool(CategoryId c, double weight, Reason reason);
-  // Candidates and their features for user (trigger being the newest event).
-  void Gather(const UserState& user, const Event& trigger);
+  // Candidates and their features for user (trigger being the newest event):
+  // first the categories they are drawn from (comp_scratch_, cat_scratch_,
+  // comp_of_), then the items (cands_).
+  void SelectCategories(const UserState& user, const Event& trigger);
+  void GatherItems(const UserState& user, const Event& trigger);
+  // False only when GatherItems cannot offer item (after SelectCategories).
+  bool MayBeCandidate(const UserState& user, const Event& trigger, ItemId item);
   void Score(const UserState& user, const Event& trigger);
   void Select(const UserState& user, const Event& trigger, std::vector<Recommendation>& out);
 
@@ -78,7 +85,13 @@ class ModelRecommender final : public Recommender {
   UserEncoder encoder_;
   Ranker ranker_;
   std::vector<float> user_vec_;
-  std::vector<Candidate> cands_;
+  std::vector<Candidate> cands_;  // distinct items, in the order first offered
+  struct Slot {
+    uint32_t stamp = 0;  // == stamp_: index is valid for this call
+    uint32_t index = 0;  // into cands_
+  };
+  std::vector<Slot> slots_;  // by item id
+  uint32_t stamp_ = 0;
   TopList<CategoryId> cat_scores_;
   std::vector<TopList<CategoryId>::Entry> cat_scratch_, comp_scratch_;
   std::vector<TopList<ItemId>::Entry> item_scratch_;
@@ -86,6 +99,8 @@ class ModelRecommender final : public Recommender {
   std::vector<float> unit_;       // normalised input vectors of the selected items
   std::vector<float> max_sim_;    // per shortlisted candidate
   std::vector<uint8_t> taken_;
+  std::vector<float> relevance_;        // Select: per shortlisted candidate
+  std::vector<uint32_t> quota_index_;   // Select: into quota_
   std::vector<float> comp_of_;             // complement feature by category id
   std::vector<CategoryId> comp_touched_;   // entries of comp_of_ to reset
   std::vector<Features> features_;         // Learn: the candidates' features
