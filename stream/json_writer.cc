@@ -1,7 +1,10 @@
 #include "stream/json_writer.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <system_error>
 
 namespace recstream::stream {
 namespace {
@@ -73,10 +76,12 @@ JsonWriter& JsonWriter::Number(double v, int digits) {
     out_.append("0");
     return *this;
   }
-  char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  if (n <= 0) return *this;
-  std::string_view sv(buf, static_cast<size_t>(n));
+  // to_chars: the same correctly rounded digits as "%.*f", without printf's
+  // locale and format parsing (a list carries K scores).
+  char buf[352];  // the longest fixed double (DBL_MAX, 309 digits) and the digits asked for
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, std::clamp(digits, 0, 17));
+  if (r.ec != std::errc()) return *this;
+  std::string_view sv(buf, static_cast<size_t>(r.ptr - buf));
   if (sv.find('.') != std::string_view::npos) {
     while (!sv.empty() && sv.back() == '0') sv.remove_suffix(1);
     if (!sv.empty() && sv.back() == '.') sv.remove_suffix(1);

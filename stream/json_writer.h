@@ -4,6 +4,7 @@
 // replaced by U+FFFD so that the output is always valid JSON.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,7 +26,12 @@ class JsonWriter {
     return *this;
   }
   JsonWriter& String(std::string_view v) { Sep(); AppendString(out_, v); return *this; }
-  JsonWriter& Int(int64_t v) { Sep(); out_.append(std::to_string(v)); return *this; }
+  JsonWriter& Int(int64_t v) {
+    Sep();
+    char buf[24];
+    out_.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+    return *this;
+  }
   JsonWriter& Bool(bool v) { Sep(); out_.append(v ? "true" : "false"); return *this; }
   JsonWriter& Null() { Sep(); out_.append("null"); return *this; }
   // Fixed-point with up to `digits` decimals, trailing zeros trimmed.
