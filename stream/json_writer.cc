@@ -37,12 +37,18 @@ size_t Utf8Length(std::string_view s, size_t i) {
 void JsonWriter::AppendString(std::string& out, std::string_view s) {
   out.push_back('"');
   for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-      out.push_back(static_cast<char>(c));
-      ++i;
-      continue;
+    // The run of characters that need no escaping, appended at once (ids
+    // and keys are usually all of the string).
+    size_t run = i;
+    while (run < s.size()) {
+      const auto r = static_cast<unsigned char>(s[run]);
+      if (r < 0x20 || r == '"' || r == '\\' || r >= 0x80) break;
+      ++run;
     }
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) break;
+    const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"': out.append("\\\""); ++i; continue;
       case '\\': out.append("\\\\"); ++i; continue;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -71,6 +72,37 @@ TEST(JsonWriterInt, FullRangeAndSeparators) {
   JsonWriter w(out);
   w.BeginArray().Int(1).Number(2.25, 4).Int(-3).EndArray();
   EXPECT_EQ(out, "[1,2.25,-3]");
+}
+
+std::string Quote(std::string_view v) {
+  std::string out;
+  JsonWriter::AppendString(out, v);
+  return out;
+}
+
+TEST(JsonWriterString, EscapesBetweenPlainRuns) {
+  EXPECT_EQ(Quote(""), R"("")");
+  EXPECT_EQ(Quote("item-42"), R"("item-42")");
+  EXPECT_EQ(Quote("a\"b\\c"), R"("a\"b\\c")");
+  EXPECT_EQ(Quote("\"\"ab\n\r\tcd\x01"), R"("\"\"ab\n\r\tcd\u0001")");
+  EXPECT_EQ(Quote(std::string_view("x\0y", 3)), R"("x\u0000y")");
+  // Valid UTF-8 passes through; each invalid byte becomes U+FFFD.
+  EXPECT_EQ(Quote("caf\xc3\xa9 \xe2\x82\xac"), "\"caf\xc3\xa9 \xe2\x82\xac\"");
+  EXPECT_EQ(Quote("a\xff" "b\xc3"), "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\"");
+  EXPECT_EQ(Quote("\xed\xa0\x80"), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");  // a surrogate
+}
+
+TEST(JsonWriterString, PlainAsciiIsCopiedAsIs) {
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int> ch(0x20, 0x7e), len(0, 80);
+  for (int i = 0; i < 2000; ++i) {
+    std::string v(static_cast<size_t>(len(rng)), ' ');
+    for (char& c : v) {
+      c = static_cast<char>(ch(rng));
+      if (c == '"' || c == '\\') c = '_';
+    }
+    ASSERT_EQ(Quote(v), "\"" + v + "\"");
+  }
 }
 
 }  // namespace
