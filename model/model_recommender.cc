@@ -129,8 +129,7 @@ bool ModelRecommender::Learn(const UserState& user, const Event& next) {
   // Most events choose an item the previous list could not have held; a
   // cheap, exact test (every source of candidates checked, without scoring)
   // spares them the whole gather-and-score.
-  SelectCategories(user, trigger);
-  if (!MayBeCandidate(user, trigger, next.item)) return false;
+  if (!MayBeCandidate(user, trigger, next.item)) return false;  // also selects the categories
   GatherItems(user, trigger);
   Score(user, trigger);
   features_.clear();
@@ -148,7 +147,16 @@ bool ModelRecommender::Learn(const UserState& user, const Event& next) {
   return true;
 }
 
+bool ModelRecommender::IsCandidate(const UserState& user, const Event& trigger, ItemId item) {
+  SelectCategories(user, trigger);
+  GatherItems(user, trigger);
+  for (const Candidate& c : cands_)
+    if (c.item == item) return true;
+  return false;
+}
+
 bool ModelRecommender::MayBeCandidate(const UserState& user, const Event& trigger, ItemId item) {
+  SelectCategories(user, trigger);
   // Mirrors GatherItems, source by source, each test a superset of it.
   bool found = false;
   ForRecentNeighbours(items_, user, 3, [&](int, const TopList<ItemId>::Entry& e, double) { found |= e.key == item; });

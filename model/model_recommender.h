@@ -50,6 +50,13 @@ class ModelRecommender final : public Recommender {
   // was (the candidate recall, counted by the caller).
   bool Learn(const UserState& user, const Event& next);
 
+  // The two tests behind Learn, public so that a test can hold one to the
+  // other: whether item is among the candidates gathered for user and
+  // trigger (by gathering them), and the cheap test Learn runs first, which
+  // must answer true whenever IsCandidate does.
+  bool IsCandidate(const UserState& user, const Event& trigger, ItemId item);
+  bool MayBeCandidate(const UserState& user, const Event& trigger, ItemId item);
+
   // The complement categories of `from` at time ts, best first, with their
   // blended scores in (0, 1]; at most n, `from` itself excluded.
   void Complements(CategoryId from, int64_t ts, size_t n, std::vector<TopList<CategoryId>::Entry>& out);
@@ -71,11 +78,9 @@ class ModelRecommender final : public Recommender {
   void AddPool(CategoryId c, double weight, Reason reason);
   // Candidates and their features for user (trigger being the newest event):
   // first the categories they are drawn from (comp_scratch_, cat_scratch_,
-  // comp_of_), then the items (cands_).
+  // comp_of_; MayBeCandidate computes them too), then the items (cands_).
   void SelectCategories(const UserState& user, const Event& trigger);
   void GatherItems(const UserState& user, const Event& trigger);
-  // False only when GatherItems cannot offer item (after SelectCategories).
-  bool MayBeCandidate(const UserState& user, const Event& trigger, ItemId item);
   void Score(const UserState& user, const Event& trigger);
   void Select(const UserState& user, const Event& trigger, std::vector<Recommendation>& out);
 
