@@ -17,6 +17,7 @@
 #include "operators/pipeline.h"
 #include "state/model_codec.h"
 #include "stream/task.h"
+#include "tests/unit/shop_util.h"
 
 namespace recstream {
 namespace {
@@ -78,8 +79,8 @@ struct StreamRun {
 void RunStream(const std::vector<std::pair<std::string, std::string>>& msgs, std::chrono::milliseconds coalesce,
                size_t max_batch, StreamRun& run) {
   operators::PipelineOptions opt;
-  ASSERT_TRUE(operators::Pipeline::Create(opt, nullptr, &run.pipeline).ok());
-  run.pipeline->set_clock([] { return int64_t{1'767'225'600'000}; });
+  run.pipeline = testing::MemoryPipeline(opt);
+  ASSERT_NE(run.pipeline, nullptr);
   VectorSource source(msgs);
   stream::TaskOptions topt;
   topt.max_batch = max_batch;

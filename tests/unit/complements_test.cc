@@ -57,9 +57,8 @@ void RunShop(bool use_model, double* precision, PurchaseObserver** obs_out, std:
   app::Generator gen(g);
   operators::PipelineOptions opt;
   opt.recommend.use_model = use_model;
-  std::unique_ptr<operators::Pipeline> p;
-  ASSERT_TRUE(operators::Pipeline::Create(opt, nullptr, &p).ok());
-  p->set_clock([] { return int64_t{1'767'225'600'000}; });
+  std::unique_ptr<operators::Pipeline> p = testing::MemoryPipeline(opt);
+  ASSERT_NE(p, nullptr);
   const operators::Pipeline* raw = p.get();
   *keep = std::make_unique<PurchaseObserver>(gen, raw);
   p->set_observer(keep->get());

@@ -50,9 +50,8 @@ TEST(ModelRecommenderLearn, PretestNeverRejectsAGatheredCandidate) {
   g.categories = 20;
   app::Generator gen(g);
   operators::PipelineOptions opt;
-  std::unique_ptr<operators::Pipeline> p;
-  ASSERT_TRUE(operators::Pipeline::Create(opt, nullptr, &p).ok());
-  p->set_clock([] { return int64_t{1'767'225'600'000}; });
+  std::unique_ptr<operators::Pipeline> p = testing::MemoryPipeline(opt);
+  ASSERT_NE(p, nullptr);
   model::ModelRecommender probe_rec(p->model(), p->embedding(), opt.recommend);
   CandidateProbe probe(probe_rec);
   p->set_observer(&probe);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,15 @@
 namespace recstream::testing {
 
 using stream::CountingSink;
+
+// An in-memory pipeline (no state store) whose clock stands still, so that
+// the lists' generated_ts are reproducible; null if Create fails.
+inline std::unique_ptr<operators::Pipeline> MemoryPipeline(const operators::PipelineOptions& opt) {
+  std::unique_ptr<operators::Pipeline> p;
+  if (!operators::Pipeline::Create(opt, nullptr, &p).ok()) return nullptr;
+  p->set_clock([] { return int64_t{1'767'225'600'000}; });
+  return p;
+}
 
 // Feeds `events` generated events to p in batches of `batch` records (topic
 // "events", offsets counting from 0), as the task loop would. Returns false
