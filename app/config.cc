@@ -132,6 +132,8 @@ Registry Build(Config& c) {
   k["processing.poll_timeout_ms"] = Millis(&c.task.poll_timeout, 1, 60'000);
   k["processing.delivery_timeout_ms"] = Millis(&c.task.delivery_timeout, 100, 3'600'000);
   k["processing.coalesce_ms"] = Millis(&c.task.coalesce, 0, 3'600'000);
+  k["processing.checkpoint_interval_ms"] = Millis(&c.task.checkpoint_interval, 0, 3'600'000);
+  k["processing.checkpoint_max_events"] = Int(&c.task.checkpoint_max_records, 1, 100'000'000);
   k["processing.shutdown_timeout_s"] = Real(&c.shutdown_timeout_s, 1, 3600);
   k["input.max_message_bytes"] = Int(&p.parse.max_message_bytes, 64, 64 << 20);
   k["input.max_id_bytes"] = Int(&p.parse.max_id_bytes, 1, 65536);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <thread>
 
 #include "state/model_codec.h"
@@ -186,6 +187,9 @@ class Processor::ReadinessListener final : public stream::AssignmentListener {
                  owned.load(std::memory_order_relaxed));
   }
   void OnRevoked(const std::vector<stream::TopicPartitionOffset>& partitions) override {
+    // Make everything processed durable first: the source then commits it
+    // to the group, and the next owner starts right after it.
+    if (before_revoke) before_revoke().PermitUncheckedError();  // a failure stops the task's next round
     inner_.OnRevoked(partitions);
     owned.fetch_sub(static_cast<int>(partitions.size()), std::memory_order_relaxed);
     spdlog::debug("state: {} partition(s) revoked; {} owned", partitions.size(), owned.load(std::memory_order_relaxed));
@@ -194,6 +198,7 @@ class Processor::ReadinessListener final : public stream::AssignmentListener {
   // there are more instances than partitions) and the stored offsets were applied.
   std::atomic<bool> assigned{false};
   std::atomic<int> owned{0};
+  std::function<Status()> before_revoke;  // set once the task exists
 
  private:
   stream::AssignmentListener& inner_;
@@ -219,6 +224,7 @@ Status Processor::Open(const Config& config, const std::string& bootstrap, std::
   p->counting_source_ = std::make_unique<CountingSource>(*p->source_, config.pipeline.topics);
   p->recording_sink_ = std::make_unique<RecordingSink>(*p->sink_, config.pipeline.topics, config.admin.lists_kept);
   p->task_ = std::make_unique<stream::Task>(*p->counting_source_, *p->recording_sink_, *p->pipeline_, config.task);
+  p->readiness_->before_revoke = [task = p->task_.get()] { return task->CheckpointNow(); };
   *out = std::move(p);
   return Status::OK();
 }
@@ -244,9 +250,14 @@ Status Processor::Run(const std::atomic<bool>& stop) {
     if (got > 0) batch_latency_.Observe(std::chrono::steady_clock::now() - t0);
     if (got == 0 && counting_source_->exhausted()) break;
   }
+  if (s.ok()) {
+    // What was processed since the last checkpoint (stopped between two).
+    std::lock_guard<std::mutex> lock(state_mu_);
+    s = task_->CheckpointNow();
+  }
   finished_.store(true, std::memory_order_release);
   if (!s.ok()) {
-    spdlog::error("processing stopped: {} (the failed batch is not checkpointed; a restart re-reads it)", s.ToString());
+    spdlog::error("processing stopped: {} (what was not checkpointed is re-read after a restart)", s.ToString());
     return s;
   }
   return recording_sink_->AwaitDelivery(config_.task.delivery_timeout);
@@ -284,6 +295,11 @@ bool Processor::Ready() {
 
 bool Processor::LoadUser(std::string_view user, model::UserState& state, bool* corrupt) {
   *corrupt = false;
+  // The cache first: it holds users changed since the last checkpoint.
+  if (const model::UserState* cached = pipeline_->users().Peek(user)) {
+    state = *cached;
+    return !state.empty();
+  }
   std::string row;
   auto s = db_->Get(state::Cf::kUsers, rocksdb::Slice(user.data(), user.size()), &row);
   if (s.IsNotFound()) return false;

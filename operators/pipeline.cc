@@ -85,10 +85,11 @@ void Pipeline::OnAssigned(std::vector<stream::TopicPartitionOffset>& partitions)
 void Pipeline::OnRevoked(const std::vector<stream::TopicPartitionOffset>&) {
   // Cached users may belong to the revoked partitions and could come back
   // stale after another instance owned them: start cold. Callbacks run inside
-  // a poll; without coalescing that is between batches, with everything
-  // checkpointed. Inside a coalescing window the users changed by its earlier
-  // polls are not checkpointed yet: keep them until the window's checkpoint.
-  if (coalescing_) drop_cache_after_checkpoint_ = true;
+  // a poll, between batches; the processor checkpoints before it gets here
+  // (Task::CheckpointNow), so usually every cached user is clean. Users not
+  // checkpointed yet (inside a coalescing window, or without that hook) are
+  // kept until the next checkpoint.
+  if (coalescing_ || users_.dirty_count() > 0) drop_cache_after_checkpoint_ = true;
   else users_.DropCache();
 }
 

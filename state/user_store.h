@@ -4,7 +4,9 @@
 // Writes are write-back: a changed user is marked dirty and written into the
 // batch's WriteBatch by Flush(); only clean users are evicted, in
 // AfterCommit(). Without a StateDb the store is purely in memory and never
-// evicts (eval and tests).
+// evicts (eval and tests). Memory: at most `capacity` users after a commit,
+// plus the users changed until the next one (the task loop bounds those by
+// processing.checkpoint_max_records).
 //
 // Concurrency: owned by one task; not thread-safe.
 // Lifecycle: pointers returned by Get stay valid until AfterCommit().
@@ -33,6 +35,13 @@ class UserStore {
   // Finds the user's state, loading it from RocksDB on a miss; an unknown
   // user gets an empty state (not yet dirty). Corruption for an unreadable row.
   rocksdb::Status Get(std::string_view user, model::UserState** out);
+  // The cached state of user, or nullptr when not in memory; loads nothing
+  // and leaves the LRU order alone (admin reads). An erased user is cached
+  // empty.
+  const model::UserState* Peek(std::string_view user) const {
+    auto it = map_.find(user);
+    return it == map_.end() ? nullptr : &it->second.state;
+  }
   // The user changed: write it with the next Flush.
   void MarkDirty(std::string_view user);
   // Erases the user (forget_user): deleted with the next Flush.
@@ -54,6 +63,8 @@ class UserStore {
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
   size_t cached() const { return map_.size(); }
+  // Users changed (or erased) since the last AfterCommit.
+  size_t dirty_count() const { return dirty_.size(); }
 
  private:
   struct Entry {

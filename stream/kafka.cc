@@ -31,6 +31,11 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
   explicit Rebalancer(AssignmentListener* l) : listener_(l) {}
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& parts) override {
+    in_callback = true;
+    struct Reset {
+      bool& flag;
+      ~Reset() { flag = false; }
+    } reset{in_callback};
     std::vector<TopicPartitionOffset> tps;
     for (auto* p : parts) tps.push_back({p->topic(), p->partition(), kNoStoredOffset});
     const bool cooperative = c->rebalance_protocol() == "COOPERATIVE";
@@ -92,6 +97,10 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
     }
   }
   std::vector<TopicPartitionOffset> revoked;  // during the current poll
+  // Inside rebalance_cb: a listener may checkpoint there (KafkaSource::Commit
+  // is then called); the hand-over commit follows synchronously, so no
+  // asynchronous one is sent from inside the callback.
+  bool in_callback = false;
   // Next offset of the last checkpoint per owned partition (KafkaSource::Commit).
   std::map<std::pair<std::string, int32_t>, int64_t> checkpointed;
   // Between a cooperative revocation and the assign callback that ends the
@@ -252,7 +261,7 @@ Status KafkaSource::Commit(const std::vector<TopicPartitionOffset>& next) {
 }
 
 void KafkaSource::MaybeCommit() {
-  if (!commit_pending_ || closed_ || rebalancer_->between_rounds()) return;
+  if (!commit_pending_ || closed_ || rebalancer_->in_callback || rebalancer_->between_rounds()) return;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_commit_ < commit_interval_) return;
   std::vector<RdKafka::TopicPartition*> parts;

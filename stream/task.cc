@@ -21,16 +21,23 @@ void Task::AddNextOffsets() {
 
 Status Task::RunOnce(size_t* got) {
   *got = 0;
+  if (!failed_.ok()) return failed_;
   Status s = source_.Poll(opt_.max_batch, opt_.poll_timeout, batch_);
   if (!s.ok()) return s;
+  if (!failed_.ok()) return failed_;  // CheckpointNow failed inside the poll (a revocation)
   sink_.Poll();
-  if (batch_.empty()) return Status::OK();
+  if (batch_.empty()) {
+    // Idle: make what was processed durable now rather than at the interval.
+    return pending_records_ > 0 || checkpoint_asked_ ? Checkpoint() : Status::OK();
+  }
 
   // A full poll means more is waiting: the input is behind.
   const bool coalesce = opt_.coalesce.count() > 0 && batch_.size() >= opt_.max_batch;
-  const auto window_end = std::chrono::steady_clock::now() + opt_.coalesce;
+  const auto start = std::chrono::steady_clock::now();
+  const auto window_end = start + opt_.coalesce;
+  if (pending_records_ == 0) first_pending_ = start;
   processor_.BeginWindow(coalesce);
-  next_.clear();
+  in_window_ = true;
   size_t records = 0;
   for (;;) {
     s = processor_.Process(batch_, sink_);
@@ -42,22 +49,47 @@ Status Task::RunOnce(size_t* got) {
     if (!s.ok() || batch_.empty()) break;
   }
   if (s.ok()) s = processor_.EndWindow(sink_);
-  if (s.ok()) s = sink_.AwaitDelivery(opt_.delivery_timeout);
+  in_window_ = false;
   if (!s.ok()) {
     processor_.Abandon();
     return s;
   }
-  s = processor_.Checkpoint(next_);
+  pending_records_ += records;
+  stats_.batches++;
+  stats_.records += records;
+  if (coalesce) stats_.coalesced_windows++;
+  *got = records;
+  const bool due = checkpoint_asked_ || opt_.checkpoint_interval.count() == 0 ||
+                   pending_records_ >= opt_.checkpoint_max_records ||
+                   std::chrono::steady_clock::now() - first_pending_ >= opt_.checkpoint_interval;
+  return due ? Checkpoint() : Status::OK();
+}
+
+Status Task::Checkpoint() {
+  checkpoint_asked_ = false;
+  if (pending_records_ == 0 && next_.empty()) return Status::OK();
+  Status s = sink_.AwaitDelivery(opt_.delivery_timeout);
+  if (s.ok()) s = processor_.Checkpoint(next_);
   if (!s.ok()) {
     processor_.Abandon();
     return s;
   }
   source_.Commit(next_).PermitUncheckedError();  // advisory; logged by the source
-  stats_.batches++;
-  stats_.records += records;
-  if (coalesce) stats_.coalesced_windows++;
-  *got = records;
+  next_.clear();
+  pending_records_ = 0;
+  stats_.checkpoints++;
   return Status::OK();
+}
+
+Status Task::CheckpointNow() {
+  if (!failed_.ok()) return failed_;
+  if (in_window_) {
+    checkpoint_asked_ = true;
+    return Status::OK();
+  }
+  Status s = Checkpoint();
+  if (!s.ok()) failed_ = s;
+  return s;
 }
 
 Status Task::Run(const std::atomic<bool>& stop) {
@@ -67,6 +99,8 @@ Status Task::Run(const std::atomic<bool>& stop) {
     if (!s.ok()) return s;
     if (got == 0 && source_.exhausted()) break;
   }
+  Status s = CheckpointNow();
+  if (!s.ok()) return s;
   return sink_.AwaitDelivery(opt_.delivery_timeout);
 }
 

@@ -1,13 +1,25 @@
 // Task: the loop every processor instance runs over the partitions it owns:
 //
 //   poll a batch -> Process (operators; outputs queued to the sink)
+//   ... more batches, until a checkpoint is due ...
 //   -> await delivery of the outputs -> Checkpoint (one WriteBatch: state +
 //   next offsets) -> Commit offsets to Kafka (async, advisory)
 //
 // Why outputs are delivered before the checkpoint: a crash between the two
-// then re-processes the batch from the previous checkpoint and publishes the
-// same lists again (at-least-once output, state applied exactly once). The
-// other order would lose the outputs of the last batch on a crash.
+// then re-processes the batches since the previous checkpoint and publishes
+// the same lists again (at-least-once output, state applied exactly once).
+// The other order would lose the outputs of the last batches on a crash.
+//
+// Why a checkpoint spans several batches (checkpoint_interval, as Kafka
+// Streams' commit.interval.ms): a checkpoint writes every row the batches
+// changed, and the hot rows (popular items, their embedding rows, the
+// category rows) change in every batch; writing them once per interval
+// instead of once per batch is most of a checkpoint's cost. Outputs are
+// produced as each batch is processed (their delivery is awaited only before
+// the checkpoint), so a longer interval costs no freshness; what it costs is
+// how much a crash re-processes (and re-publishes). A checkpoint also happens
+// when the input is idle (nothing polled), after checkpoint_max_records,
+// before partitions are revoked (CheckpointNow) and when Run returns.
 //
 // Concurrency: Run() occupies the calling thread; Stop() may be called from
 // any thread (or a signal handler through the flag) and is honoured between
@@ -53,12 +65,20 @@ struct TaskOptions {
   // publish one list per user touched, from the newest state, and checkpoint
   // the whole window. 0 = every event gets its own list. Default: 0.
   std::chrono::milliseconds coalesce{0};
+  // At most this long between a batch and the checkpoint that makes it
+  // durable (0 = checkpoint every batch). Default: 1000 ms.
+  std::chrono::milliseconds checkpoint_interval{1000};
+  // ...and at most this many records: bounds what a checkpoint holds (the
+  // dirty user states stay in memory until it, on top of the user cache) and
+  // what a crash re-processes. Default: 50000.
+  size_t checkpoint_max_records = 50'000;
 };
 
 struct TaskStats {
   uint64_t batches = 0;
   uint64_t records = 0;
   uint64_t coalesced_windows = 0;  // windows that deferred their lists
+  uint64_t checkpoints = 0;
 };
 
 class Task {
@@ -66,10 +86,22 @@ class Task {
   Task(RecordSource& source, RecordSink& sink, BatchProcessor& processor, TaskOptions opt)
       : source_(source), sink_(sink), processor_(processor), opt_(opt) {}
 
-  // Runs until stop is set, the source is exhausted, or a fatal error (returned; nothing of the failed batch is checkpointed).
+  // Runs until stop is set, the source is exhausted, or a fatal error
+  // (returned; nothing since the last checkpoint is checkpointed). Checkpoints
+  // what it processed before returning.
   Status Run(const std::atomic<bool>& stop);
-  // One poll-process-checkpoint round; sets *got to the records handled.
+  // One poll-process round, checkpointing when due (see above); sets *got to
+  // the records handled.
   Status RunOnce(size_t* got);
+  // Awaits delivery and checkpoints what was processed since the last
+  // checkpoint (nothing to do: OK). Call it before the task stops, and from
+  // the source's revocation callback so that the next owner of a partition
+  // starts where this one stopped: inside a coalescing window (the callback
+  // runs in the window's polls) the checkpoint is deferred to the window's
+  // end. An error is also returned by the next RunOnce.
+  Status CheckpointNow();
+  // Records processed and not yet checkpointed.
+  size_t pending_records() const { return pending_records_; }
   const TaskStats& stats() const { return stats_; }
 
  private:
@@ -79,8 +111,15 @@ class Task {
   TaskOptions opt_;
   TaskStats stats_;
   std::vector<Record> batch_;
+  // Next offsets of everything processed since the last checkpoint.
   std::vector<TopicPartitionOffset> next_;
+  size_t pending_records_ = 0;
+  std::chrono::steady_clock::time_point first_pending_{};  // the oldest unchecked batch
+  bool in_window_ = false;       // between BeginWindow and EndWindow
+  bool checkpoint_asked_ = false;  // CheckpointNow inside a window
+  Status failed_;                // a CheckpointNow failure, for the next RunOnce
   void AddNextOffsets();
+  Status Checkpoint();
 };
 
 }  // namespace recstream::stream

@@ -60,6 +60,8 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["processing.delivery_timeout_ms"] = N([](const Config& c) { return c.task.delivery_timeout.count(); });
   f["processing.shutdown_timeout_s"] = N([](const Config& c) { return c.shutdown_timeout_s; });
   f["processing.coalesce_ms"] = N([](const Config& c) { return c.task.coalesce.count(); });
+  f["processing.checkpoint_interval_ms"] = N([](const Config& c) { return c.task.checkpoint_interval.count(); });
+  f["processing.checkpoint_max_events"] = N([](const Config& c) { return c.task.checkpoint_max_records; });
   f["input.max_message_bytes"] = N([](const Config& c) { return c.pipeline.parse.max_message_bytes; });
   f["input.max_id_bytes"] = N([](const Config& c) { return c.pipeline.parse.max_id_bytes; });
   f["input.max_json_depth"] = N([](const Config& c) { return c.pipeline.parse.max_json_depth; });
