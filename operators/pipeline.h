@@ -139,6 +139,7 @@ class Pipeline final : public stream::BatchProcessor, public stream::AssignmentL
   std::vector<Pending> pending_;
   std::unordered_map<std::string, size_t, state::StringHash, std::equal_to<>> pending_index_;
   int64_t batch_now_ms_ = 0;
+  rocksdb::WriteBatch checkpoint_batch_;  // Checkpoint's, reused
   // Scratch reused across records.
   ParsedEvent parsed_;
   std::string detail_, offset_text_;
