@@ -158,8 +158,17 @@ class Processor::RecordingSink final : public stream::RecordSink {
       return;
     }
     if (lists_.size() >= capacity_) {
-      lists_.erase(lru_.back());
-      lru_.pop_back();
+      // Full: the least recently published entry becomes this one, its map
+      // node, strings and list node reused (no allocation once warm; a list
+      // is published per event, mostly for users not in the map).
+      auto node = lists_.extract(lru_.back());
+      node.key().assign(scratch_);
+      node.mapped().json.assign(*value);
+      lru_.back().assign(scratch_);
+      lru_.splice(lru_.begin(), lru_, std::prev(lru_.end()));
+      node.mapped().lru = lru_.begin();
+      lists_.insert(std::move(node));
+      return;
     }
     lru_.push_front(scratch_);
     lists_.emplace(scratch_, Entry{std::string(*value), lru_.begin()});

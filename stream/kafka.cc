@@ -366,8 +366,24 @@ KafkaSink::~KafkaSink() {
   }
 }
 
+RdKafka::Topic* KafkaSink::TopicHandle(std::string_view topic, Status* error) {
+  for (const auto& [name, handle] : topics_)
+    if (name == topic) return handle.get();
+  std::string err;
+  std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(producer_.get(), std::string(topic), nullptr, err));
+  if (!handle) {
+    *error = Status::Kafka("topic " + std::string(topic) + ": " + err);
+    return nullptr;
+  }
+  topics_.emplace_back(std::string(topic), std::move(handle));
+  return topics_.back().second.get();
+}
+
 Status KafkaSink::Produce(std::string_view topic, std::string_view key, std::optional<std::string_view> value,
                           std::span<const Header> headers) {
+  Status error;
+  RdKafka::Topic* handle = headers.empty() ? TopicHandle(topic, &error) : nullptr;
+  if (!error.ok()) return error;
   for (int attempt = 0;; ++attempt) {
     RdKafka::Headers* hs = nullptr;
     if (!headers.empty()) {
@@ -375,10 +391,15 @@ Status KafkaSink::Produce(std::string_view topic, std::string_view key, std::opt
       for (const auto& h : headers) hs->add(std::string(h.name), h.value.data(), h.value.size());
     }
     in_flight_.fetch_add(1, std::memory_order_relaxed);
-    const auto err = producer_->produce(
-        std::string(topic), RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-        value ? const_cast<char*>(value->data()) : nullptr, value ? value->size() : 0,
-        key.data(), key.size(), 0, hs, nullptr);
+    char* payload = value ? const_cast<char*>(value->data()) : nullptr;
+    const size_t len = value ? value->size() : 0;
+    // Headers (dead letters only) need the by-name call; lists take the handle.
+    const auto err = handle != nullptr
+                         ? producer_->produce(handle, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                                              payload, len, key.data(), key.size(), nullptr)
+                         : producer_->produce(std::string(topic), RdKafka::Topic::PARTITION_UA,
+                                              RdKafka::Producer::RK_MSG_COPY, payload, len, key.data(), key.size(),
+                                              0, hs, nullptr);
     if (err == RdKafka::ERR_NO_ERROR) return Status::OK();  // headers now owned by librdkafka
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     delete hs;

@@ -30,6 +30,7 @@
 namespace RdKafka {
 class KafkaConsumer;
 class Producer;
+class Topic;
 class Message;
 }  // namespace RdKafka
 
@@ -116,8 +117,13 @@ class KafkaSink final : public RecordSink {
 
  private:
   KafkaSink() = default;
+  // The handle of an output topic, created on first use: producing by name
+  // looks the topic up (and allocates its name) on every message.
+  RdKafka::Topic* TopicHandle(std::string_view topic, Status* error);
   std::unique_ptr<Reporter> reporter_;
   std::unique_ptr<RdKafka::Producer> producer_;
+  // After producer_: destroyed before it.
+  std::vector<std::pair<std::string, std::unique_ptr<RdKafka::Topic>>> topics_;
   std::atomic<int64_t> in_flight_{0};
   uint64_t delivered_ = 0;
   friend class Reporter;

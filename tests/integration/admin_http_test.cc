@@ -438,6 +438,46 @@ TEST_F(AdminHttpTest, AUserNoLongerKeptGetsTheListRecomputedFromStoredState) {
   EXPECT_NE(simdjson::to_string(b["items"]), "[]");
 }
 
+TEST_F(AdminHttpTest, TheLastListsKeptAreTheMostRecentlyPublishedOnesByteForByte) {
+  // 300 lists of 100 users cycle a 5-entry cache many times over (its
+  // entries are reused in place once full); then 5 fresh users, one at a
+  // time, are the 5 most recently published.
+  config_.admin.lists_kept = 5;
+  OpenProcessor();
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, Generated(300, 4)));
+  RunProcessor();
+  ASSERT_TRUE(WaitFor([&] { return proc_->metrics().lists_published.load() >= 300; }, 60s));
+  std::vector<std::string> fresh;
+  for (int i = 0; i < 5; ++i) {
+    fresh.push_back("fresh-" + std::to_string(i));
+    const std::string json = R"({"user_id":")" + fresh.back() + R"(","item_id":"i9","category_id":"c03",)" +
+                             R"("type":"purchase","ts":1700000000000,"event_id":"f)" + std::to_string(i) + R"("})";
+    ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, {{fresh.back(), json}}));
+    ASSERT_TRUE(WaitFor([&] { return proc_->metrics().lists_published.load() >= 301u + i; }, 60s));
+  }
+  const auto last = LastLists(305);
+  for (const auto& user : fresh) {
+    ASSERT_TRUE(last.count(user)) << user;
+    const Response r = Get(port_, "/v1/users/" + user + "/recommendations");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, last.at(user)) << user << ": not the published list";
+  }
+  // A user of the first 300 fell out of the cache: recomputed, so the
+  // trigger has no event_id (state does not keep it).
+  const std::string old_user = Generated(1, 4).front().first;
+  const Response r = Get(port_, "/v1/users/" + old_user + "/recommendations");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(last.count(old_user));
+  EXPECT_NE(r.body, last.at(old_user));
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  ASSERT_EQ(p.parse(r.body).get(doc), simdjson::SUCCESS) << r.body;
+  EXPECT_EQ(doc["trigger"]["event_id"].error(), simdjson::NO_SUCH_FIELD);
+  std::string_view user_id;
+  ASSERT_EQ(doc["user_id"].get(user_id), simdjson::SUCCESS);
+  EXPECT_EQ(user_id, old_user);
+}
+
 TEST_F(AdminHttpTest, HostileRequestsGet4xxAndNeitherServerNorPipelineFalls) {
   OpenProcessor();
   RunProcessor();
