@@ -1,5 +1,7 @@
 #include "state/model_store.h"
 
+#include <algorithm>
+
 #include "state/model_codec.h"
 
 namespace recstream::state {
@@ -15,6 +17,15 @@ uint32_t ParseIdKey(const rocksdb::Slice& k) {
   return id;
 }
 }  // namespace
+
+const std::vector<uint32_t>& ModelStore::Sorted(const std::vector<uint32_t>& ids) {
+  // Ids in order are keys in order (IdKey is big-endian): RocksDB's memtable
+  // (a skip list) inserts a sorted run by continuing from the previous key
+  // instead of searching from the top for each.
+  sorted_.assign(ids.begin(), ids.end());
+  std::sort(sorted_.begin(), sorted_.end());
+  return sorted_;
+}
 
 std::string ModelStore::IdKey(uint32_t id) {
   std::string k(4, '\0');  // big-endian: rows scan in id order
@@ -61,11 +72,11 @@ void ModelStore::Flush(const model::ItemModel& model, IdDictionary& items, IdDic
                        rocksdb::WriteBatch& batch) {
   items.Flush(db_, batch);
   categories.Flush(db_, batch);
-  for (model::ItemId id : model.dirty_items()) {
+  for (model::ItemId id : Sorted(model.dirty_items())) {
     EncodeItem(model.item(id), scratch_);
     batch.Put(db_.handle(Cf::kItems), IdKey(id), scratch_).PermitUncheckedError();
   }
-  for (model::CategoryId id : model.dirty_categories()) {
+  for (model::CategoryId id : Sorted(model.dirty_categories())) {
     EncodeCategory(model.category(id), scratch_);
     batch.Put(db_.handle(Cf::kCategories), IdKey(id), scratch_).PermitUncheckedError();
   }
@@ -143,8 +154,8 @@ void ModelStore::FlushEmbeddings(const model::EmbeddingModel& model, rocksdb::Wr
     EncodeVectorRow(row, *r.meta, r.in, r.out, model.dim(), scratch_);
     batch.Put(db_.handle(Cf::kVectors), key, scratch_).PermitUncheckedError();
   };
-  for (model::ItemId id : model.dirty_items()) put('i', model.ItemRowView(id));
-  for (model::CategoryId id : model.dirty_categories()) put('c', model.CategoryRowView(id));
+  for (model::ItemId id : Sorted(model.dirty_items())) put('i', model.ItemRowView(id));
+  for (model::CategoryId id : Sorted(model.dirty_categories())) put('c', model.CategoryRowView(id));
   if (!model.dirty_items().empty() || !model.dirty_categories().empty()) {
     EncodeEmbeddingGlobals(model.globals(), model.dim(), scratch_);
     batch.Put(db_.handle(Cf::kMeta), kEmbeddingKey, scratch_).PermitUncheckedError();

@@ -41,8 +41,11 @@ class ModelStore {
   static std::string IdKey(uint32_t id);
 
  private:
+  // A sorted copy of ids, valid until the next call.
+  const std::vector<uint32_t>& Sorted(const std::vector<uint32_t>& ids);
   StateDb& db_;
   std::string scratch_;
+  std::vector<uint32_t> sorted_;
 };
 
 }  // namespace recstream::state

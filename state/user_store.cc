@@ -1,5 +1,7 @@
 #include "state/user_store.h"
 
+#include <algorithm>
+
 #include "state/model_codec.h"
 
 namespace recstream::state {
@@ -56,6 +58,9 @@ void UserStore::Erase(std::string_view user) {
 
 void UserStore::Flush(rocksdb::WriteBatch& batch) {
   if (db_ == nullptr) return;
+  // In key order: RocksDB's memtable (a skip list) inserts a sorted run by
+  // continuing from the previous key instead of searching from the top.
+  std::sort(dirty_.begin(), dirty_.end());
   for (const auto& key : dirty_) {
     auto it = map_.find(key);
     if (it == map_.end()) continue;
