@@ -27,6 +27,7 @@ CategoryRow& ItemModel::MutableCategory(CategoryId id) {
   if (id >= categories_.size()) {
     categories_.resize(id + 1);
     category_dirty_flag_.resize(id + 1, 0);
+    pool_stamps_.resize(id + 1, 0);
   }
   if (!category_dirty_flag_[id]) {
     category_dirty_flag_[id] = 1;
@@ -38,10 +39,10 @@ CategoryRow& ItemModel::MutableCategory(CategoryId id) {
 void ItemModel::RefreshRankings(ItemId id, const ItemRow& row) {
   CategoryRow& cat = MutableCategory(row.category);
   if (row.active) {
-    cat.top_items.Set(id, row.log_pop, opt_.category_top_items);
+    if (cat.top_items.Set(id, row.log_pop, opt_.category_top_items)) TouchPool(row.category);
     if (global_top_.Set(id, row.log_pop, opt_.global_top_items)) global_dirty_ = true;
   } else {
-    cat.top_items.Remove(id);
+    if (cat.top_items.Remove(id)) TouchPool(row.category);
     if (global_top_.Remove(id)) global_dirty_ = true;
   }
 }
@@ -52,7 +53,7 @@ void ItemModel::Learn(const Event& e, std::span<const UserEvent> history) {
     ItemRow& row = MutableItem(e.item);
     if (row.category != e.category && row.category != kNoId) {
       // The event carries a newer category for the item: move it.
-      MutableCategory(row.category).top_items.Remove(e.item);
+      if (MutableCategory(row.category).top_items.Remove(e.item)) TouchPool(row.category);
     }
     row.category = e.category;
     row.count++;
@@ -97,7 +98,7 @@ void ItemModel::Learn(const Event& e, std::span<const UserEvent> history) {
 void ItemModel::UpdateCatalog(ItemId item, CategoryId category, bool active) {
   ItemRow& row = MutableItem(item);
   if (row.category != kNoId && row.category != category) {
-    MutableCategory(row.category).top_items.Remove(item);
+    if (MutableCategory(row.category).top_items.Remove(item)) TouchPool(row.category);
   }
   row.category = category;
   row.active = active;
@@ -125,8 +126,10 @@ void ItemModel::RestoreCategory(CategoryId id, CategoryRow row) {
   if (id >= categories_.size()) {
     categories_.resize(id + 1);
     category_dirty_flag_.resize(id + 1, 0);
+    pool_stamps_.resize(id + 1, 0);
   }
   categories_[id] = std::move(row);
+  TouchPool(id);
 }
 
 void ItemModel::RestoreGlobal(TopList<ItemId> top, uint64_t version) {

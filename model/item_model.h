@@ -64,6 +64,14 @@ class ItemModel {
   // Events learned since the model was created (restored with the state).
   uint64_t version() const { return version_; }
 
+  // A stamp of category c's top_items: it takes a new value, never used
+  // before by this model, whenever the list changes (an item's weight set,
+  // an item added or removed, the row restored), so a reader may cache what
+  // it derives from the list under the stamp and trust it while the stamp
+  // holds. 0 for an id without a row. Not persisted (a restored row takes a
+  // fresh stamp); only meaningful against the same ItemModel object.
+  uint64_t pool_stamp(CategoryId c) const { return c < pool_stamps_.size() ? pool_stamps_[c] : 0; }
+
   // --- persistence (state/) ---
   const std::vector<ItemId>& dirty_items() const { return dirty_items_; }
   const std::vector<CategoryId>& dirty_categories() const { return dirty_categories_; }
@@ -77,6 +85,8 @@ class ItemModel {
   ItemRow& MutableItem(ItemId id);
   CategoryRow& MutableCategory(CategoryId id);
   void RefreshRankings(ItemId id, const ItemRow& row);
+  // REQUIRES: c has a row. Gives c's top_items a new pool_stamp.
+  void TouchPool(CategoryId c) { pool_stamps_[c] = ++pool_changes_; }
   double Weight(EventType t) const { return opt_.type_weight[static_cast<int>(t)]; }
 
   ItemModelOptions opt_;
@@ -88,6 +98,8 @@ class ItemModel {
   std::vector<ItemId> dirty_items_;
   std::vector<CategoryId> dirty_categories_;
   std::vector<uint8_t> item_dirty_flag_, category_dirty_flag_;
+  std::vector<uint64_t> pool_stamps_;  // by category id; see pool_stamp()
+  uint64_t pool_changes_ = 0;          // the last stamp handed out
   bool global_dirty_ = false;
   // Scratch for Learn (no allocation per event once warm).
   std::vector<ItemId> seen_items_;

@@ -66,16 +66,17 @@ void ModelRecommender::Complements(CategoryId from, int64_t ts, size_t n,
   for (auto& e : out) e.log_weight = std::exp(e.log_weight);
 }
 
-void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
-  if (!items_.HasCategory(c) || weight <= 0) return;
-  // The category's most popular items_per_category, plus as many more from
-  // its wider pool (its bounded popularity list) chosen by the user vector:
-  // a brute-force search over a bounded pool, exact and cheap at this size.
-  // Only the popular part needs to be known as such, not ordered: a
+const ModelRecommender::PoolSplit& ModelRecommender::PoolOf(CategoryId c) {
+  if (c >= pools_.size()) pools_.resize(std::max<size_t>(c + 1, items_.category_count()));
+  PoolSplit& p = pools_[c];
+  const uint64_t stamp = items_.pool_stamp(c);
+  if (p.stamp == stamp) return p;
+  // The category's most popular items_per_category, plus the rest of its
+  // wider pool (its bounded popularity list) for AddPool's search by user
+  // vector. Only the popular part needs to be known as such, not ordered: a
   // partition (linear) instead of TopList::Top's sort of the whole pool.
   const auto& pool = items_.category(c).top_items.entries();
   item_scratch_.assign(pool.begin(), pool.end());
-  if (item_scratch_.empty()) return;
   auto heavier = [](const TopList<ItemId>::Entry& a, const TopList<ItemId>::Entry& b) {
     return a.log_weight != b.log_weight ? a.log_weight > b.log_weight : a.key < b.key;
   };
@@ -85,31 +86,46 @@ void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
                      item_scratch_.end(), heavier);
     item_scratch_.resize(pool_n);
   }
-  const size_t popular = std::min(opt_.items_per_category, item_scratch_.size());
-  std::nth_element(item_scratch_.begin(), item_scratch_.begin() + static_cast<std::ptrdiff_t>(popular - 1),
-                   item_scratch_.end(), heavier);
-  double top = item_scratch_.front().log_weight;
-  for (size_t i = 1; i < popular; ++i) top = std::max(top, item_scratch_[i].log_weight);
-  auto add = [&](const TopList<ItemId>::Entry& e) {
-    Candidate cand{e.key, {}, {}, 0};
-    // The square root flattens the long tail a little within the pool.
-    cand.parts[static_cast<int>(reason)] = static_cast<float>(weight * std::sqrt(std::exp(e.log_weight - top)));
+  p.items.assign(item_scratch_.begin(), item_scratch_.end());
+  p.popular = std::min(opt_.items_per_category, p.items.size());
+  p.flat.clear();
+  p.stamp = stamp;
+  if (p.popular == 0) return p;
+  std::nth_element(p.items.begin(), p.items.begin() + static_cast<std::ptrdiff_t>(p.popular - 1), p.items.end(),
+                   heavier);
+  double top = p.items.front().log_weight;
+  for (size_t i = 1; i < p.popular; ++i) top = std::max(top, p.items[i].log_weight);
+  // The square root flattens the long tail a little within the pool.
+  for (const auto& e : p.items) p.flat.push_back(std::sqrt(std::exp(e.log_weight - top)));
+  return p;
+}
+
+void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
+  if (!items_.HasCategory(c) || weight <= 0) return;
+  // The pool's popular part, plus as many more from the rest chosen by the
+  // user vector: a brute-force search over a bounded pool, exact and cheap
+  // at this size.
+  const PoolSplit& p = PoolOf(c);
+  if (p.items.empty()) return;
+  auto add = [&](size_t i) {
+    Candidate cand{p.items[i].key, {}, {}, 0};
+    cand.parts[static_cast<int>(reason)] = static_cast<float>(weight * p.flat[i]);
     Push(cand);
   };
-  for (size_t i = 0; i < popular; ++i) add(item_scratch_[i]);
-  if (item_scratch_.size() == popular) return;
+  for (size_t i = 0; i < p.popular; ++i) add(i);
+  if (p.items.size() == p.popular) return;
   const auto dim = static_cast<Eigen::Index>(emb_.dim());
   ConstVec u(user_vec_.data(), dim);
   by_vector_.clear();
-  for (size_t i = popular; i < item_scratch_.size(); ++i) {
-    const float* out = emb_.ItemOutIfRow(item_scratch_[i].key);
+  for (size_t i = p.popular; i < p.items.size(); ++i) {
+    const float* out = emb_.ItemOutIfRow(p.items[i].key);
     if (out == nullptr) continue;  // a cold item would only echo its category
     by_vector_.push_back({u.dot(ConstVec(out, dim)), static_cast<uint32_t>(i)});
   }
   const size_t extra = std::min(opt_.items_per_category, by_vector_.size());
   std::partial_sort(by_vector_.begin(), by_vector_.begin() + static_cast<std::ptrdiff_t>(extra), by_vector_.end(),
                     [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
-  for (size_t i = 0; i < extra; ++i) add(item_scratch_[by_vector_[i].second]);
+  for (size_t i = 0; i < extra; ++i) add(by_vector_[i].second);
 }
 
 void ModelRecommender::Recommend(const UserState& user, const Event& trigger, std::vector<Recommendation>& out) {
@@ -166,9 +182,10 @@ bool ModelRecommender::MayBeCandidate(const UserState& user, const Event& trigge
       if (r.item == item) return true;
   for (const auto& e : items_.global_top().entries())
     if (e.key == item) return true;
+  // AddPool offers items of PoolOf(c) only (a subset of the category's list).
   const auto in_pool = [&](CategoryId c) {
     if (!items_.HasCategory(c)) return false;
-    for (const auto& e : items_.category(c).top_items.entries())
+    for (const auto& e : PoolOf(c).items)
       if (e.key == item) return true;
     return false;
   };
@@ -300,32 +317,39 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
   ConstVec u(user_vec_.data(), dim);
   const double trend_top = items_.global_top().MaxWeight();
   const double aff_top = user.affinity.MaxWeight();
-  // The strongest item of each candidate's category, looked up once per
-  // category (a scan of its bounded list) rather than once per candidate.
-  for (CategoryId c : cat_top_touched_) cat_top_[c] = kUnset;
-  cat_top_touched_.clear();
-  auto category_top = [&](CategoryId cat) {
-    if (!items_.HasCategory(cat)) return kLogZero;
-    if (cat >= cat_top_.size()) cat_top_.resize(std::max<size_t>(cat + 1, cat_top_.size() * 2), kUnset);
-    if (cat_top_[cat] == kUnset) {
-      cat_top_[cat] = items_.category(cat).top_items.MaxWeight();
-      cat_top_touched_.push_back(cat);
+  // What a candidate takes from its category (the strongest item, a scan of
+  // its bounded list, and the user's affinity, a scan of the user's), looked
+  // up once per category rather than once per candidate.
+  for (CategoryId c : cat_info_touched_) cat_info_[c].top = kUnset;
+  cat_info_touched_.clear();
+  auto category_info = [&](CategoryId cat) {
+    CategoryInfo info;
+    if (cat < cat_info_.size() && cat_info_[cat].top != kUnset) return cat_info_[cat];
+    const double aff = user.affinity.WeightOf(cat);
+    info.affinity = aff > kLogZero ? LogScale(aff - aff_top) : 0.0f;
+    if (!items_.HasCategory(cat)) {
+      info.top = kLogZero;
+      return info;
     }
-    return cat_top_[cat];
+    info.top = items_.category(cat).top_items.MaxWeight();
+    if (cat >= cat_info_.size()) cat_info_.resize(std::max<size_t>(cat + 1, cat_info_.size() * 2));
+    cat_info_[cat] = info;
+    cat_info_touched_.push_back(cat);
+    return info;
   };
   for (Candidate& c : cands_) {
     const ItemRow& row = items_.item(c.item);
     const CategoryId cat = row.category;
+    const CategoryInfo info = category_info(cat);
     Set(c.f, Feature::kComplement, cat < comp_of_.size() ? comp_of_[cat] : 0.0f);
     // After a purchase the next step is more often a complement than a
     // substitute: the blend learns how much more.
     Set(c.f, Feature::kComplementAfterPurchase,
         trigger.type == EventType::kPurchase ? Get(c.f, Feature::kComplement) : 0.0f);
-    const double aff = user.affinity.WeightOf(cat);
-    Set(c.f, Feature::kAffinity, aff > kLogZero ? LogScale(aff - aff_top) : 0.0f);
+    Set(c.f, Feature::kAffinity, info.affinity);
     Set(c.f, Feature::kSameCategory, cat == trigger.category ? 1.0f : 0.0f);
     Set(c.f, Feature::kTrend, row.log_pop > kLogZero ? LogScale(row.log_pop - trend_top) : 0.0f);
-    const double cat_top = category_top(cat);
+    const double cat_top = info.top;
     Set(c.f, Feature::kCategoryTrend,
         row.log_pop > kLogZero && cat_top > kLogZero ? LogScale(std::min(0.0, row.log_pop - cat_top)) : 0.0f);
     Set(c.f, Feature::kCount, CountFeature(row.count));

@@ -76,6 +76,19 @@ class ModelRecommender final : public Recommender {
   void Push(const Candidate& cand);
   void AddComplementScores(CategoryId from, double weight, int64_t ts);
   void AddPool(CategoryId c, double weight, Reason reason);
+  // Category c's pool as AddPool draws on it: its pool_n heaviest items,
+  // the items_per_category most popular of them first (in no particular
+  // order, as std::nth_element leaves them), and per item
+  // sqrt(exp(log_weight - top)), top being the heaviest. Cached per category
+  // under ItemModel::pool_stamp, so it is recomputed only after the
+  // category's list changed. REQUIRES: items_.HasCategory(c).
+  struct PoolSplit {
+    uint64_t stamp = UINT64_MAX;  // the pool_stamp it was computed at; MAX: never
+    size_t popular = 0;           // entries [0, popular) are the popular part
+    std::vector<TopList<ItemId>::Entry> items;
+    std::vector<double> flat;     // by entry: sqrt(exp(log_weight - top))
+  };
+  const PoolSplit& PoolOf(CategoryId c);
   // Candidates and their features for user (trigger being the newest event):
   // first the categories they are drawn from (comp_scratch_, cat_scratch_,
   // comp_of_; MayBeCandidate computes them too), then the items (cands_).
@@ -110,9 +123,16 @@ class ModelRecommender final : public Recommender {
   std::vector<CategoryId> comp_touched_;   // entries of comp_of_ to reset
   std::vector<Features> features_;         // Learn: the candidates' features
   std::vector<std::pair<float, uint32_t>> by_vector_;  // AddPool: (u . out, index)
+  std::vector<PoolSplit> pools_;                        // by category id; see PoolOf
   static constexpr double kUnset = 1e300;
-  std::vector<double> cat_top_;              // Score: strongest item weight by category
-  std::vector<CategoryId> cat_top_touched_;  // entries of cat_top_ to reset
+  // Score: what a candidate's features take from its category, computed once
+  // per category and call (top == kUnset: not yet this call).
+  struct CategoryInfo {
+    double top = kUnset;  // strongest item weight of the category
+    float affinity = 0;   // the kAffinity feature
+  };
+  std::vector<CategoryInfo> cat_info_;        // by category id
+  std::vector<CategoryId> cat_info_touched_;  // entries of cat_info_ to reset
 };
 
 }  // namespace recstream::model
