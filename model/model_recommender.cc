@@ -66,9 +66,23 @@ void ModelRecommender::Complements(CategoryId from, int64_t ts, size_t n,
   for (auto& e : out) e.log_weight = std::exp(e.log_weight);
 }
 
-const ModelRecommender::PoolSplit& ModelRecommender::PoolOf(CategoryId c) {
+ModelRecommender::PoolSplit& ModelRecommender::PoolSlot(CategoryId c) {
   if (c >= pools_.size()) pools_.resize(std::max<size_t>(c + 1, items_.category_count()));
-  PoolSplit& p = pools_[c];
+  return pools_[c];
+}
+
+double ModelRecommender::CategoryMaxWeight(CategoryId c) {
+  PoolSplit& p = PoolSlot(c);
+  const uint64_t stamp = items_.pool_stamp(c);
+  if (p.max_stamp != stamp) {
+    p.max_weight = items_.category(c).top_items.MaxWeight();
+    p.max_stamp = stamp;
+  }
+  return p.max_weight;
+}
+
+const ModelRecommender::PoolSplit& ModelRecommender::PoolOf(CategoryId c) {
+  PoolSplit& p = PoolSlot(c);
   const uint64_t stamp = items_.pool_stamp(c);
   if (p.stamp == stamp) return p;
   // The category's most popular items_per_category, plus the rest of its
@@ -331,7 +345,7 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
       info.top = kLogZero;
       return info;
     }
-    info.top = items_.category(cat).top_items.MaxWeight();
+    info.top = CategoryMaxWeight(cat);
     if (cat >= cat_info_.size()) cat_info_.resize(std::max<size_t>(cat + 1, cat_info_.size() * 2));
     cat_info_[cat] = info;
     cat_info_touched_.push_back(cat);
@@ -361,22 +375,23 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
 
 void ModelRecommender::Select(const UserState& user, const Event& trigger, std::vector<Recommendation>& out) {
   const size_t k = opt_.k;
-  auto by_total = [](const Candidate& a, const Candidate& b) {
+  auto by_total = [](const Ranked& a, const Ranked& b) {
     return a.total != b.total ? a.total > b.total : a.item < b.item;
   };
-  // Shortlist: the best 3K (excluded items moved out first).
-  size_t n = 0;
+  // Shortlist: the best 3K (excluded items left out first).
+  ranked_.clear();
   for (size_t i = 0; i < cands_.size(); ++i)
-    if (!Excluded(items_, user, trigger, cands_[i].item)) cands_[n++] = cands_[i];
-  cands_.resize(n);
+    if (!Excluded(items_, user, trigger, cands_[i].item))
+      ranked_.push_back({cands_[i].total, cands_[i].item, static_cast<uint32_t>(i)});
+  const size_t n = ranked_.size();
   const size_t m = std::min(n, 3 * k);
-  std::partial_sort(cands_.begin(), cands_.begin() + static_cast<std::ptrdiff_t>(m), cands_.end(), by_total);
+  std::partial_sort(ranked_.begin(), ranked_.begin() + static_cast<std::ptrdiff_t>(m), ranked_.end(), by_total);
   if (m == 0) return;
 
   const auto dim = static_cast<Eigen::Index>(emb_.dim());
   unit_.resize(m * emb_.dim());
   for (size_t i = 0; i < m; ++i) {
-    const ItemId item = cands_[i].item;
+    const ItemId item = ranked_[i].item;
     Eigen::Map<Eigen::VectorXf> v(&unit_[i * emb_.dim()], dim);
     v = ConstVec(emb_.ItemIn(item, items_.item(item).category), dim);
     const float norm = v.norm();
@@ -384,7 +399,7 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
   }
   max_sim_.assign(m, 0.0f);
   taken_.assign(m, 0);
-  const float top = cands_[0].total;
+  const float top = ranked_[0].total;
   const float lambda = static_cast<float>(opt_.mmr_lambda);
   // Per shortlisted candidate, once: its relevance in (0, 1] (the softmax
   // share relative to the best) and the quota counter of its category.
@@ -392,15 +407,15 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
   quota_index_.resize(m);
   quota_.clear();
   for (size_t i = 0; i < m; ++i) {
-    relevance_[i] = std::exp(cands_[i].total - top);
-    const CategoryId cat = items_.item(cands_[i].item).category;
+    relevance_[i] = std::exp(ranked_[i].total - top);
+    const CategoryId cat = items_.item(ranked_[i].item).category;
     size_t q = 0;
     while (q < quota_.size() && quota_[q].first != cat) ++q;
     if (q == quota_.size()) quota_.push_back({cat, 0});
     quota_index_[i] = static_cast<uint32_t>(q);
   }
   auto take = [&](size_t i) {
-    const Candidate& c = cands_[i];
+    const Candidate& c = cands_[ranked_[i].index];
     taken_[i] = 1;
     const CategoryId cat = quota_[quota_index_[i]].first;
     ++quota_[quota_index_[i]].second;
@@ -435,7 +450,7 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
   for (size_t i = 0; i < m && out.size() < k; ++i)
     if (!taken_[i]) take(i);
   for (size_t i = m; i < n && out.size() < k; ++i) {
-    const Candidate& c = cands_[i];
+    const Ranked& c = ranked_[i];
     out.push_back({c.item, items_.item(c.item).category, std::exp(c.total - top), Reason::kPopular});
   }
   // MMR may trade a little score for novelty: publish in score order.

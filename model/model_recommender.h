@@ -87,8 +87,16 @@ class ModelRecommender final : public Recommender {
     size_t popular = 0;           // entries [0, popular) are the popular part
     std::vector<TopList<ItemId>::Entry> items;
     std::vector<double> flat;     // by entry: sqrt(exp(log_weight - top))
+    // top_items.MaxWeight(), cached apart (Score needs it for categories it
+    // draws no pool from) under its own stamp.
+    uint64_t max_stamp = UINT64_MAX;
+    double max_weight = 0;
   };
+  PoolSplit& PoolSlot(CategoryId c);
   const PoolSplit& PoolOf(CategoryId c);
+  // items_.category(c).top_items.MaxWeight(), cached like PoolOf.
+  // REQUIRES: items_.HasCategory(c).
+  double CategoryMaxWeight(CategoryId c);
   // Candidates and their features for user (trigger being the newest event):
   // first the categories they are drawn from (comp_scratch_, cat_scratch_,
   // comp_of_; MayBeCandidate computes them too), then the items (cands_).
@@ -117,6 +125,14 @@ class ModelRecommender final : public Recommender {
   std::vector<float> unit_;       // normalised input vectors of the selected items
   std::vector<float> max_sim_;    // per shortlisted candidate
   std::vector<uint8_t> taken_;
+  // Select: the shortlist's order by key (12 bytes) rather than by moving
+  // the candidates themselves (~90 bytes each).
+  struct Ranked {
+    float total;
+    ItemId item;
+    uint32_t index;  // into cands_
+  };
+  std::vector<Ranked> ranked_;
   std::vector<float> relevance_;        // Select: per shortlisted candidate
   std::vector<uint32_t> quota_index_;   // Select: into quota_
   std::vector<float> comp_of_;             // complement feature by category id
