@@ -6,11 +6,19 @@
 
 namespace recstream::state {
 
+UserStore::Node* UserStore::Insert(std::string_view user, model::UserState state) {
+  Node* n = &*map_.emplace(std::string(user), Entry{std::move(state), {}}).first;
+  lru_.push_front(n);
+  n->second.lru = lru_.begin();
+  return n;
+}
+
 rocksdb::Status UserStore::Get(std::string_view user, model::UserState** out) {
   auto it = map_.find(user);
   if (it != map_.end()) {
     ++hits_;
     lru_.splice(lru_.begin(), lru_, it->second.lru);
+    last_ = &*it;
     *out = &it->second.state;
     return rocksdb::Status::OK();
   }
@@ -25,34 +33,35 @@ rocksdb::Status UserStore::Get(std::string_view user, model::UserState** out) {
       return s;
     }
   }
-  lru_.emplace_front(user);
-  auto [pos, inserted] = map_.emplace(lru_.front(), Entry{std::move(state), lru_.begin()});
-  *out = &pos->second.state;
+  last_ = Insert(user, std::move(state));
+  *out = &last_->second.state;
   return rocksdb::Status::OK();
 }
 
-void UserStore::MarkDirty(std::string_view user) {
-  auto it = map_.find(user);
-  if (it == map_.end()) return;
+void UserStore::MarkDirty(Node* n) {
   // A user erased earlier in this batch (forget_user) and active again since
   // is written, not deleted.
-  it->second.erased = false;
-  if (it->second.dirty) return;
-  it->second.dirty = true;
-  dirty_.emplace_back(user);
+  n->second.erased = false;
+  if (n->second.dirty) return;
+  n->second.dirty = true;
+  dirty_.push_back(n);
+}
+
+void UserStore::MarkDirty(std::string_view user) {
+  if (last_ != nullptr && last_->first == user) return MarkDirty(last_);
+  auto it = map_.find(user);
+  if (it != map_.end()) MarkDirty(&*it);
 }
 
 void UserStore::Erase(std::string_view user) {
   auto it = map_.find(user);
-  if (it == map_.end()) {
-    lru_.emplace_front(user);
-    it = map_.emplace(lru_.front(), Entry{model::UserState{}, lru_.begin()}).first;
-  }
-  it->second.state = model::UserState{};
-  it->second.erased = true;
-  if (!it->second.dirty) {
-    it->second.dirty = true;
-    dirty_.emplace_back(user);
+  Node* n = it == map_.end() ? Insert(user, model::UserState{}) : &*it;
+  last_ = n;
+  n->second.state = model::UserState{};
+  n->second.erased = true;
+  if (!n->second.dirty) {
+    n->second.dirty = true;
+    dirty_.push_back(n);
   }
 }
 
@@ -60,35 +69,32 @@ void UserStore::Flush(rocksdb::WriteBatch& batch) {
   if (db_ == nullptr) return;
   // In key order: RocksDB's memtable (a skip list) inserts a sorted run by
   // continuing from the previous key instead of searching from the top.
-  std::sort(dirty_.begin(), dirty_.end());
-  for (const auto& key : dirty_) {
-    auto it = map_.find(key);
-    if (it == map_.end()) continue;
-    if (it->second.erased) {
-      batch.Delete(db_->handle(Cf::kUsers), key).PermitUncheckedError();
+  std::sort(dirty_.begin(), dirty_.end(), [](const Node* a, const Node* b) { return a->first < b->first; });
+  for (const Node* n : dirty_) {
+    if (n->second.erased) {
+      batch.Delete(db_->handle(Cf::kUsers), n->first).PermitUncheckedError();
     } else {
-      EncodeUser(it->second.state, scratch_);
-      batch.Put(db_->handle(Cf::kUsers), key, scratch_).PermitUncheckedError();
+      EncodeUser(n->second.state, scratch_);
+      batch.Put(db_->handle(Cf::kUsers), n->first, scratch_).PermitUncheckedError();
     }
   }
 }
 
 void UserStore::AfterCommit() {
-  for (const auto& key : dirty_) {
-    auto it = map_.find(key);
-    if (it == map_.end()) continue;
-    it->second.dirty = false;
-    if (it->second.erased) {
-      lru_.erase(it->second.lru);
-      map_.erase(it);
+  last_ = nullptr;
+  for (Node* n : dirty_) {
+    n->second.dirty = false;
+    if (n->second.erased) {
+      lru_.erase(n->second.lru);
+      map_.erase(map_.find(n->first));  // by iterator: n->first dies with the node
     }
   }
   dirty_.clear();
   if (db_ == nullptr) return;
   while (map_.size() > capacity_ && !lru_.empty()) {
-    auto it = map_.find(lru_.back());
+    const Node* n = lru_.back();
     lru_.pop_back();
-    map_.erase(it);
+    map_.erase(map_.find(n->first));
   }
 }
 
@@ -96,6 +102,7 @@ void UserStore::DropCache() {
   map_.clear();
   lru_.clear();
   dirty_.clear();
+  last_ = nullptr;
 }
 
 }  // namespace recstream::state

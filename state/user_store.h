@@ -67,17 +67,26 @@ class UserStore {
   size_t dirty_count() const { return dirty_.size(); }
 
  private:
+  struct Entry;
+  using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
+  // Elements of map_ by address: stable until erased, across rehashes (one
+  // key lookup per event instead of one per Get, MarkDirty, Flush and
+  // AfterCommit).
+  using Node = Map::value_type;
   struct Entry {
     model::UserState state;
-    std::list<std::string>::iterator lru;  // position in lru_
+    std::list<Node*>::iterator lru;  // position in lru_
     bool dirty = false;
     bool erased = false;
   };
+  Node* Insert(std::string_view user, model::UserState state);
+  void MarkDirty(Node* n);
   StateDb* db_;
   size_t capacity_;
-  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> map_;
-  std::list<std::string> lru_;  // front = most recently used
-  std::vector<std::string> dirty_;
+  Map map_;
+  std::list<Node*> lru_;  // front = most recently used
+  std::vector<Node*> dirty_;
+  Node* last_ = nullptr;  // the last Get or Erase (MarkDirty of the same user)
   std::string scratch_;
   uint64_t hits_ = 0, misses_ = 0;
 };
