@@ -271,6 +271,12 @@ start_failed() {
   if [[ ${pid:-} =~ ^[0-9]+$ ]] && alive "$pid"; then kill_broker "$pid" 5; fi
   rm -f "$(pid_file "$port")"
   if [ -f "$data/server.log" ]; then
+    # A broker that dies logs why (a port taken, a bad setting) well above
+    # the tail its shutdown fills: show those lines first.
+    if grep -qE '\] (ERROR|FATAL) |^Caused by: ' "$data/server.log"; then
+      echo "---- ERROR, FATAL and Caused-by lines of $data/server.log (last 20) ----" >&2
+      grep -E '\] (ERROR|FATAL) |^Caused by: ' "$data/server.log" | tail -n 20 | cut -c1-400 >&2
+    fi
     echo "---- last 40 lines of $data/server.log ----" >&2
     tail -n 40 "$data/server.log" >&2
     echo "----" >&2

@@ -32,7 +32,6 @@ namespace recstream {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::KafkaScript;
 using testing::ProduceAll;
 using testing::WaitFor;
 
@@ -116,26 +115,18 @@ std::string Stable(const std::string& json) {
 }
 
 TEST(CrashTest, KilledAndRestartedProcessorEndsExactlyWhereAnUninterruptedOneDoes) {
-  const int port = 20000 + static_cast<int>(::getpid() % 20000) / 2 * 2 + 1000;
   const fs::path dir = fs::path(::testing::TempDir()) / ("recstream-crash-" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  ::setenv("KAFKA_DATA_DIR", (dir / "kafka").string().c_str(), 1);
-  std::string bootstrap;
-  const int rc = KafkaScript("start " + std::to_string(port), &bootstrap);
+  struct RemoveDir {
+    fs::path dir;
+    ~RemoveDir() { fs::remove_all(dir); }
+  } remove_dir{dir};
+  testing::RealBroker broker;  // declared after remove_dir: stopped first
+  const int rc = broker.Start(testing::kCrashTestPorts, (dir / "kafka").string());
   if (rc == 3) GTEST_SKIP() << "no Java or Maven on this machine: the real-broker tests need both";
   ASSERT_EQ(rc, 0) << "scripts/kafka.sh start failed";
-  struct Stop {
-    int port;
-    fs::path dir;
-    ~Stop() {
-      KafkaScript("stop " + std::to_string(port), nullptr);
-      fs::remove_all(dir);
-    }
-  } stop_broker{port, dir};
-  ASSERT_EQ(KafkaScript("tool topics --bootstrap-server " + bootstrap +
-                            " --create --topic events --partitions 1 --replication-factor 1",
-                        nullptr),
-            0);
+  const std::string bootstrap = broker.bootstrap();
+  ASSERT_TRUE(broker.CreateTopic("events", 1));
 
   constexpr size_t kEvents = 20000;
   app::GeneratorOptions g;

@@ -162,10 +162,21 @@ class StreamProducer {
   std::unique_ptr<RdKafka::Producer> p_;
 };
 
+// Port bases for the real-broker tests, one range of 1000 each so that tests
+// run in parallel by ctest never collide. All lie below Linux's ephemeral
+// range (32768-60999 by default): a port in it can be taken as the local
+// port of any outgoing connection (another test's client) in the moment
+// between the check below and the broker's bind, and the broker then exits
+// at start-up (CI saw it once, 2026-12-02, with the outage test at 43000).
+inline constexpr int kRealKafkaTestPorts = 27000;
+inline constexpr int kCrashTestPorts = 28000;
+inline constexpr int kRebalanceTestPorts = 29000;
+inline constexpr int kOutageTestPorts = 30000;
+
 // A port for a real broker (it also uses port + 1) that nothing listens on
-// now. Tests run in parallel under ctest: each test passes its own base so
-// ranges do not overlap, and the pid spreads runs of the same test.
-inline int FreeBrokerPort(int base) {
+// now, from [base, base + 1000); the pid spreads runs of the same test.
+// `skip` moves past ports an earlier attempt failed on.
+inline int FreeBrokerPort(int base, int skip = 0) {
   auto is_free = [](int port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return false;
@@ -177,7 +188,7 @@ inline int FreeBrokerPort(int base) {
     ::close(fd);
     return ok;
   };
-  const int start = base + static_cast<int>(::getpid() % 500) * 2;
+  const int start = base + (static_cast<int>(::getpid() % 500) + 7 * skip) * 2 % 1000;
   for (int i = 0; i < 500; ++i) {
     const int port = base + (start - base + 2 * i) % 1000;
     if (is_free(port) && is_free(port + 1)) return port;
@@ -206,15 +217,28 @@ inline int KafkaScript(const std::string& args, std::string* out) {
 // Maven here (skip), anything but 0 a failure.
 class RealBroker {
  public:
+  //
+  // A start that fails is tried again, twice, on another port: a port can
+  // still be taken between FreeBrokerPort's check and the JVM's bind (by a
+  // process outside the test). A broker that cannot start for any other
+  // reason fails all three, and kafka.sh prints why each time.
   int Start(int port_base, const std::string& data_dir) {
-    port_ = FreeBrokerPort(port_base);
-    ::setenv("KAFKA_DATA_DIR", data_dir.c_str(), 1);
-    const int rc = KafkaScript("start " + std::to_string(port_), &bootstrap_);
+    int rc = -1;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      // A fresh data dir per attempt: the failed one may hold a half-made log.
+      const std::string dir = attempt == 0 ? data_dir : data_dir + "-retry" + std::to_string(attempt);
+      ::setenv("KAFKA_DATA_DIR", dir.c_str(), 1);
+      port_ = FreeBrokerPort(port_base, attempt);
+      rc = KafkaScript("start " + std::to_string(port_), &bootstrap_);
+      if (rc == 0 || rc == 3) break;
+    }
     started_ = rc == 0;
     return rc;
   }
-  ~RealBroker() {
+  ~RealBroker() { Stop(); }
+  void Stop() {
     if (started_) KafkaScript("stop " + std::to_string(port_), nullptr);
+    started_ = false;
   }
   // Creates topic with the given partitions; true on success.
   bool CreateTopic(const std::string& topic, int partitions) const {

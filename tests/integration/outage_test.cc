@@ -37,7 +37,7 @@ TEST(RealKafkaOutageTest, ThirtySecondBrokerStallLosesNothing) {
   const fs::path dir = fs::path(::testing::TempDir()) / ("recstream-outage-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   testing::RealBroker broker;
-  const int rc = broker.Start(43000, (dir / "kafka").string());
+  const int rc = broker.Start(testing::kOutageTestPorts, (dir / "kafka").string());
   if (rc == 3) GTEST_SKIP() << "no Java or Maven on this machine: the real-broker tests need both";
   ASSERT_EQ(rc, 0) << "scripts/kafka.sh start failed";
   app::Config config;  // defaults, as a user runs it

@@ -21,25 +21,21 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::ConsumeAll;
-using testing::KafkaScript;
 using testing::ProduceAll;
 using testing::WaitFor;
 
 class RealKafkaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // A port per test process: ctest runs tests in parallel.
-    port_ = 20000 + static_cast<int>(::getpid() % 20000) / 2 * 2;
     data_ = fs::path(::testing::TempDir()) / ("recstream-kafka-" + std::to_string(::getpid()));
     fs::remove_all(data_);
-    ::setenv("KAFKA_DATA_DIR", (data_ / "kafka").string().c_str(), 1);
-    const int rc = KafkaScript("start " + std::to_string(port_), &bootstrap_);
+    const int rc = broker_.Start(testing::kRealKafkaTestPorts, (data_ / "kafka").string());
     if (rc == 3) GTEST_SKIP() << "no Java or Maven on this machine: the real-broker tests need both";
     ASSERT_EQ(rc, 0) << "scripts/kafka.sh start failed";
-    started_ = true;
+    bootstrap_ = broker_.bootstrap();
   }
   void TearDown() override {
-    if (started_) KafkaScript("stop " + std::to_string(port_), nullptr);
+    broker_.Stop();
     fs::remove_all(data_);
   }
 
@@ -70,10 +66,9 @@ class RealKafkaTest : public ::testing::Test {
     return got;
   }
 
-  int port_ = 0;
+  testing::RealBroker broker_;
   fs::path data_;
   std::string bootstrap_;
-  bool started_ = false;
 };
 
 TEST_F(RealKafkaTest, EveryEventYieldsOneListAndARestartResumesWhereItStopped) {

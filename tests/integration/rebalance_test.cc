@@ -35,7 +35,7 @@ TEST(RealKafkaRebalanceTest, PartitionsMoveBetweenTwoInstancesWithoutLosingOrRep
   const fs::path dir = fs::path(::testing::TempDir()) / ("recstream-rebalance-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   testing::RealBroker broker;
-  const int rc = broker.Start(41000, (dir / "kafka").string());
+  const int rc = broker.Start(testing::kRebalanceTestPorts, (dir / "kafka").string());
   if (rc == 3) GTEST_SKIP() << "no Java or Maven on this machine: the real-broker tests need both";
   ASSERT_EQ(rc, 0) << "scripts/kafka.sh start failed";
   app::Config base;
