@@ -38,13 +38,17 @@ rocksdb::Status UserStore::Get(std::string_view user, model::UserState** out) {
   return rocksdb::Status::OK();
 }
 
+void UserStore::AddDirty(Node* n) {
+  if (n->second.dirty) return;
+  n->second.dirty = true;
+  dirty_.push_back(n);
+}
+
 void UserStore::MarkDirty(Node* n) {
   // A user erased earlier in this batch (forget_user) and active again since
   // is written, not deleted.
   n->second.erased = false;
-  if (n->second.dirty) return;
-  n->second.dirty = true;
-  dirty_.push_back(n);
+  AddDirty(n);
 }
 
 void UserStore::MarkDirty(std::string_view user) {
@@ -59,10 +63,7 @@ void UserStore::Erase(std::string_view user) {
   last_ = n;
   n->second.state = model::UserState{};
   n->second.erased = true;
-  if (!n->second.dirty) {
-    n->second.dirty = true;
-    dirty_.push_back(n);
-  }
+  AddDirty(n);
 }
 
 void UserStore::Flush(rocksdb::WriteBatch& batch) {

@@ -81,6 +81,7 @@ class UserStore {
   };
   Node* Insert(std::string_view user, model::UserState state);
   void MarkDirty(Node* n);
+  void AddDirty(Node* n);  // queue n for the next Flush, once
   StateDb* db_;
   size_t capacity_;
   Map map_;
