@@ -148,13 +148,16 @@ void EmbeddingModel::TrainPair(EmbeddingTable& ct, uint32_t center, bool center_
   grad.setZero();
   const float lr = static_cast<float>(opt_.learning_rate);
   const float inv_dim = 1.0f / static_cast<float>(opt_.dim);
+  // v (an input vector) changes only after the steps, which write output
+  // vectors: its squared norm is the same for every step of the pair.
+  const float v_norm2 = v.squaredNorm();
   auto step = [&](uint32_t trow, float label) {
     Vec t(tt.out(trow), dim);
     const float g = (label - Sigmoid(v.dot(t))) * static_cast<float>(weight);
     grad += g * t;
     auto& m = tt.meta(trow);
     t += (lr / std::sqrt(m.g2_out) * g) * v;
-    m.g2_out += g * g * v.squaredNorm() * inv_dim;
+    m.g2_out += g * g * v_norm2 * inv_dim;  // the order of old: identical results
     MarkRow(target_is_item, trow);
   };
   step(target, 1.0f);
