@@ -7,6 +7,8 @@
 
 #include <Eigen/Core>
 
+#include "model/half.h"
+
 namespace recstream::model {
 
 namespace {
@@ -39,8 +41,12 @@ uint32_t EmbeddingTable::Allocate(uint32_t owner) {
     row = static_cast<uint32_t>(meta_.size());
     meta_.emplace_back();
     data_.resize(data_.size() + 2 * dim_, 0.0f);
+    in16_.resize(in16_.size() + dim_, 0);
+    out16_.resize(out16_.size() + dim_, 0);
   }
   std::fill_n(in(row), 2 * dim_, 0.0f);
+  std::fill_n(&in16_[static_cast<size_t>(row) * dim_], dim_, uint16_t{0});  // binary16 zero is all bits 0
+  std::fill_n(&out16_[static_cast<size_t>(row) * dim_], dim_, uint16_t{0});
   meta_[row] = Meta{};
   meta_[row].owner = owner;
   return row;
@@ -56,7 +62,13 @@ void EmbeddingTable::Ensure(uint32_t row) {
   if (row < meta_.size()) return;
   meta_.resize(static_cast<size_t>(row) + 1);
   data_.resize(meta_.size() * 2 * dim_, 0.0f);
+  in16_.resize(meta_.size() * dim_, 0);
+  out16_.resize(meta_.size() * dim_, 0);
 }
+
+void EmbeddingTable::SyncIn(uint32_t row) { ToHalf(in(row), &in16_[static_cast<size_t>(row) * dim_], dim_); }
+
+void EmbeddingTable::SyncOut(uint32_t row) { ToHalf(out(row), &out16_[static_cast<size_t>(row) * dim_], dim_); }
 
 void EmbeddingTable::RebuildFreeList() {
   free_.clear();
@@ -73,7 +85,8 @@ EmbeddingModel::EmbeddingModel(const EmbeddingOptions& opt, const std::array<dou
       items_(opt.dim),
       categories_(opt.dim),
       grad_center_(opt.dim),
-      zeros_(opt.dim, 0.0f) {
+      zeros_(opt.dim, 0.0f),
+      zeros16_(opt.dim, 0) {
   double sum = 0;
   for (double w : type_weight_) sum += w;
   mean_type_weight_ = sum / kEventTypeCount;
@@ -116,6 +129,7 @@ uint32_t EmbeddingModel::EnsureCategory(CategoryId c) {
     m.g2_in = m.g2_out = static_cast<float>(opt_.adagrad_initial);
     SplitMix64 rng(opt_.seed ^ (0x5ca1ab1eULL + c));
     RandomFill(categories_.in(c), opt_.dim, rng);
+    categories_.SyncIn(c);
   }
   return c;
 }
@@ -136,6 +150,8 @@ uint32_t EmbeddingModel::AdmitItem(ItemId item, CategoryId c, int64_t ts) {
   Vec(items_.in(row), static_cast<Eigen::Index>(opt_.dim)) +=
       ConstVec(categories_.in(c), static_cast<Eigen::Index>(opt_.dim));
   std::memcpy(items_.out(row), categories_.out(c), opt_.dim * sizeof(float));
+  items_.SyncIn(row);
+  items_.SyncOut(row);
   return row;
 }
 
@@ -158,6 +174,7 @@ void EmbeddingModel::TrainPair(EmbeddingTable& ct, uint32_t center, bool center_
     auto& m = tt.meta(trow);
     t += (lr / std::sqrt(m.g2_out) * g) * v;
     m.g2_out += g * g * v_norm2 * inv_dim;  // the order of old: identical results
+    tt.SyncOut(trow);
     MarkRow(target_is_item, trow);
   };
   step(target, 1.0f);
@@ -169,6 +186,7 @@ void EmbeddingModel::TrainPair(EmbeddingTable& ct, uint32_t center, bool center_
   auto& cm = ct.meta(center);
   v += (lr / std::sqrt(cm.g2_in)) * grad;
   cm.g2_in += grad.squaredNorm() * inv_dim;
+  ct.SyncIn(center);
   MarkRow(center_is_item, center);
 }
 
@@ -255,6 +273,20 @@ const float* EmbeddingModel::ItemOut(ItemId item, CategoryId category) const {
   return r == kNoRow ? CategoryOut(category) : items_.out(r);
 }
 
+const uint16_t* EmbeddingModel::ItemIn16(ItemId item, CategoryId category) const {
+  const uint32_t r = ItemRow(item);
+  if (r != kNoRow) return items_.in16(r);
+  const uint32_t c = CategoryRowOf(category);
+  return c == kNoRow ? zeros16_.data() : categories_.in16(c);
+}
+
+const uint16_t* EmbeddingModel::ItemOut16(ItemId item, CategoryId category) const {
+  const uint32_t r = ItemRow(item);
+  if (r != kNoRow) return items_.out16(r);
+  const uint32_t c = CategoryRowOf(category);
+  return c == kNoRow ? zeros16_.data() : categories_.out16(c);
+}
+
 double EmbeddingModel::CategoryAffinity(CategoryId a, CategoryId b) const {
   const auto dim = static_cast<Eigen::Index>(opt_.dim);
   return Sigmoid(ConstVec(CategoryIn(a), dim).dot(ConstVec(CategoryOut(b), dim)));
@@ -296,6 +328,8 @@ void EmbeddingModel::RestoreItem(ItemId item, uint32_t row, const EmbeddingTable
   items_.meta(row).owner = item;
   std::memcpy(items_.in(row), in.data(), opt_.dim * sizeof(float));
   std::memcpy(items_.out(row), out.data(), opt_.dim * sizeof(float));
+  items_.SyncIn(row);
+  items_.SyncOut(row);
   if (item >= item_row_.size()) item_row_.resize(static_cast<size_t>(item) + 1, kNoRow);
   item_row_[item] = row;
 }
@@ -307,6 +341,8 @@ void EmbeddingModel::RestoreCategory(CategoryId c, const EmbeddingTable::Meta& m
   categories_.meta(c).owner = c;
   std::memcpy(categories_.in(c), in.data(), opt_.dim * sizeof(float));
   std::memcpy(categories_.out(c), out.data(), opt_.dim * sizeof(float));
+  categories_.SyncIn(c);
+  categories_.SyncOut(c);
 }
 
 void EmbeddingModel::RestoreGlobals(const Globals& g) {

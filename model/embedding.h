@@ -45,7 +45,10 @@
 
 namespace recstream::model {
 
-// One table of rows, each [in (dim) | out (dim)], plus per-row bookkeeping.
+// One table of rows, each [in (dim) | out (dim)], plus per-row bookkeeping,
+// and binary16 copies of the in and out vectors (model/half.h) in two
+// tables of their own, for scoring: whoever writes a row's in or out calls
+// SyncIn or SyncOut after it.
 class EmbeddingTable {
  public:
   struct Meta {
@@ -64,6 +67,10 @@ class EmbeddingTable {
   const float* out(uint32_t row) const { return in(row) + dim_; }
   Meta& meta(uint32_t row) { return meta_[row]; }
   const Meta& meta(uint32_t row) const { return meta_[row]; }
+  const uint16_t* in16(uint32_t row) const { return &in16_[static_cast<size_t>(row) * dim_]; }
+  const uint16_t* out16(uint32_t row) const { return &out16_[static_cast<size_t>(row) * dim_]; }
+  void SyncIn(uint32_t row);
+  void SyncOut(uint32_t row);
 
   // A zeroed row owned by owner: the lowest free row, else a new one. Lowest
   // first makes the layout a function of which rows are live, so a restored
@@ -78,6 +85,7 @@ class EmbeddingTable {
  private:
   size_t dim_;
   std::vector<float> data_;
+  std::vector<uint16_t> in16_, out16_;  // binary16 copies, dim per row
   std::vector<Meta> meta_;
   std::vector<uint32_t> free_;  // a min-heap of free rows
 };
@@ -102,12 +110,15 @@ class EmbeddingModel {
   const float* ItemOut(ItemId item, CategoryId category) const;
   const float* CategoryIn(CategoryId c) const;
   const float* CategoryOut(CategoryId c) const;
+  // The same vectors in binary16 (what the scorer reads; model/half.h).
+  const uint16_t* ItemIn16(ItemId item, CategoryId category) const;
+  const uint16_t* ItemOut16(ItemId item, CategoryId category) const;
   bool HasItemRow(ItemId item) const { return item < item_row_.size() && item_row_[item] != kNoRow; }
   // The item's own output vector, nullptr when it has no row (inline: the
   // scorer's search over the category pools calls it per pool item).
-  const float* ItemOutIfRow(ItemId item) const {
+  const uint16_t* ItemOut16IfRow(ItemId item) const {
     const uint32_t r = ItemRow(item);
-    return r == kNoRow ? nullptr : items_.out(r);
+    return r == kNoRow ? nullptr : items_.out16(r);
   }
   bool HasCategoryRow(CategoryId c) const { return CategoryRowOf(c) != kNoRow; }
   size_t live_item_rows() const { return live_items_; }
@@ -188,6 +199,7 @@ class EmbeddingModel {
   // Scratch (no allocation per event once warm).
   std::vector<float> grad_center_;
   std::vector<float> zeros_;
+  std::vector<uint16_t> zeros16_;
 };
 
 }  // namespace recstream::model

@@ -6,6 +6,8 @@
 
 #include <Eigen/Core>
 
+#include "model/half.h"
+
 namespace recstream::model {
 
 namespace {
@@ -128,13 +130,12 @@ void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
   };
   for (size_t i = 0; i < p.popular; ++i) add(i);
   if (p.items.size() == p.popular) return;
-  const auto dim = static_cast<Eigen::Index>(emb_.dim());
-  ConstVec u(user_vec_.data(), dim);
+  const size_t dim = emb_.dim();
   by_vector_.clear();
   for (size_t i = p.popular; i < p.items.size(); ++i) {
-    const float* out = emb_.ItemOutIfRow(p.items[i].key);
+    const uint16_t* out = emb_.ItemOut16IfRow(p.items[i].key);
     if (out == nullptr) continue;  // a cold item would only echo its category
-    by_vector_.push_back({u.dot(ConstVec(out, dim)), static_cast<uint32_t>(i)});
+    by_vector_.push_back({DotHalf(user_vec_.data(), out, dim), static_cast<uint32_t>(i)});
   }
   const size_t extra = std::min(opt_.items_per_category, by_vector_.size());
   std::partial_sort(by_vector_.begin(), by_vector_.begin() + static_cast<std::ptrdiff_t>(extra), by_vector_.end(),
@@ -327,8 +328,7 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
   // The features every candidate has, wherever it came from. u . out[x] is
   // what skip-gram with negative sampling learns as log P(x | context) up to
   // the popularity term; count and trend carry the popularity separately.
-  const auto dim = static_cast<Eigen::Index>(emb_.dim());
-  ConstVec u(user_vec_.data(), dim);
+  const size_t dim = emb_.dim();
   const double trend_top = items_.global_top().MaxWeight();
   const double aff_top = user.affinity.MaxWeight();
   // What a candidate takes from its category (the strongest item, a scan of
@@ -367,7 +367,7 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
     Set(c.f, Feature::kCategoryTrend,
         row.log_pop > kLogZero && cat_top > kLogZero ? LogScale(std::min(0.0, row.log_pop - cat_top)) : 0.0f);
     Set(c.f, Feature::kCount, CountFeature(row.count));
-    const float dot = u.dot(ConstVec(emb_.ItemOut(c.item, cat), dim));
+    const float dot = DotHalf(user_vec_.data(), emb_.ItemOut16(c.item, cat), dim);
     Set(c.f, Feature::kEmbedding, std::clamp(dot, -10.0f, 10.0f) / 10.0f);
     c.total = ranker_.Score(c.f);
   }
@@ -393,7 +393,7 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
   for (size_t i = 0; i < m; ++i) {
     const ItemId item = ranked_[i].item;
     Eigen::Map<Eigen::VectorXf> v(&unit_[i * emb_.dim()], dim);
-    v = ConstVec(emb_.ItemIn(item, items_.item(item).category), dim);
+    FromHalf(emb_.ItemIn16(item, items_.item(item).category), v.data(), emb_.dim());
     const float norm = v.norm();
     if (norm > 0) v /= norm;
   }
