@@ -70,6 +70,16 @@ Setter Millis(std::chrono::milliseconds* dst, int64_t lo, int64_t hi) {
   };
 }
 
+// A size given in MiB, stored in bytes.
+Setter Mebibytes(size_t* dst, int64_t lo, int64_t hi) {
+  return [=](const toml::node& n, const std::string& key) {
+    if (!n.is_integer() || *n.value<int64_t>() < lo || *n.value<int64_t>() > hi)
+      return Bad(key, "expected an integer between " + std::to_string(lo) + " and " + std::to_string(hi));
+    *dst = static_cast<size_t>(*n.value<int64_t>()) << 20;
+    return Status::OK();
+  };
+}
+
 Setter GapSeconds(int64_t* dst) {
   return [dst](const toml::node& n, const std::string& key) {
     if (!n.is_number()) return Bad(key, "expected a number (seconds)");
@@ -121,12 +131,9 @@ Registry Build(Config& c) {
   k["topics.dead_letters"] = String(&p.topics.dead_letters);
   k["state.dir"] = String(&c.state.dir);
   k["state.sync"] = Bool(&c.state.sync);
-  k["state.block_cache_mb"] = [&c](const toml::node& n, const std::string& key) {
-    if (!n.is_integer() || *n.value<int64_t>() < 1 || *n.value<int64_t>() > 1 << 20)
-      return Bad(key, "expected an integer between 1 and 1048576");
-    c.state.block_cache_bytes = static_cast<size_t>(*n.value<int64_t>()) << 20;
-    return Status::OK();
-  };
+  k["state.block_cache_mb"] = Mebibytes(&c.state.block_cache_bytes, 1, 1 << 20);
+  k["state.memtable_budget_mb"] = Mebibytes(&c.state.memtable_budget_bytes, 1, 1 << 20);
+  k["state.wal_budget_mb"] = Mebibytes(&c.state.wal_budget_bytes, 1, 1 << 20);
   k["state.user_cache_entries"] = Int(&p.user_cache_entries, 1, kMaxI);
   k["processing.batch_max_events"] = Int(&c.task.max_batch, 1, 1'000'000);
   k["processing.poll_timeout_ms"] = Millis(&c.task.poll_timeout, 1, 60'000);

@@ -31,6 +31,8 @@ rocksdb::Status StateDb::Open(const StateOptions& opt, std::unique_ptr<StateDb>*
   db_opt.create_if_missing = true;
   db_opt.create_missing_column_families = true;
   db_opt.max_background_jobs = 2;
+  db_opt.db_write_buffer_size = opt.memtable_budget_bytes;
+  db_opt.max_total_wal_size = opt.wal_budget_bytes;
   if (opt.env != nullptr) db_opt.env = opt.env;
   if (!opt.db_options.empty()) {
     rocksdb::DBOptions base = db_opt;

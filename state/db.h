@@ -30,8 +30,20 @@ struct StateOptions {
   bool sync = false;
   // Block cache shared by all column families, bytes. Default: 64 MiB.
   size_t block_cache_bytes = 64 << 20;
+  // The memtables of all column families together, bytes (RocksDB's
+  // db_write_buffer_size): past it the largest is flushed. Without it each
+  // of the 8 families may hold 2 x write_buffer_size (64 MiB) in memory.
+  // Default: 128 MiB.
+  size_t memtable_budget_bytes = size_t{128} << 20;
+  // The write-ahead log kept on disk, bytes (RocksDB's max_total_wal_size):
+  // past it the families still holding the oldest log file are flushed so
+  // that it can be deleted. Without it a family written rarely (offsets,
+  // meta) keeps every log alive up to 4 x the memtables' sum: 4 GB, reached
+  // in a 1M-event run. Default: 256 MiB.
+  size_t wal_budget_bytes = size_t{256} << 20;
   // RocksDB options passed through by their own names ([rocksdb.db] and
-  // [rocksdb.cf] in the TOML file), e.g. max_background_jobs = "4".
+  // [rocksdb.cf] in the TOML file), e.g. max_background_jobs = "4"; they
+  // are applied last, so they win over the typed options above.
   std::unordered_map<std::string, std::string> db_options;
   std::unordered_map<std::string, std::string> cf_options;
   // The Env (file system, clock, threads) RocksDB runs on; not owned, must

@@ -54,6 +54,8 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["state.dir"] = S([](const Config& c) { return c.state.dir; });
   f["state.sync"] = N([](const Config& c) { return c.state.sync; });
   f["state.block_cache_mb"] = N([](const Config& c) { return c.state.block_cache_bytes; });
+  f["state.memtable_budget_mb"] = N([](const Config& c) { return c.state.memtable_budget_bytes; });
+  f["state.wal_budget_mb"] = N([](const Config& c) { return c.state.wal_budget_bytes; });
   f["state.user_cache_entries"] = N([](const Config& c) { return c.pipeline.user_cache_entries; });
   f["processing.batch_max_events"] = N([](const Config& c) { return c.task.max_batch; });
   f["processing.poll_timeout_ms"] = N([](const Config& c) { return c.task.poll_timeout.count(); });
@@ -282,6 +284,8 @@ TEST_F(ConfigTest, OutOfRangeValueIsAnErrorNamingTheKey) {
   ExpectError(Load("[model]\nweight_purchase = 0\n"), {"model.weight_purchase"});
   ExpectError(Load("[model]\npopularity_half_life_s = nan\n"), {"model.popularity_half_life_s"});
   ExpectError(Load("[state]\nblock_cache_mb = 0\n"), {"state.block_cache_mb"});
+  ExpectError(Load("[state]\nwal_budget_mb = -5\n"), {"state.wal_budget_mb"});
+  ExpectError(Load("[state]\nmemtable_budget_mb = \"big\"\n"), {"state.memtable_budget_mb"});
   ExpectError(Load("[input]\nmax_future_skew_s = -1\n"), {"input.max_future_skew_s"});
   ExpectError(Load("[log]\nlevel = \"verbose\"\n"), {"log.level"});
   ExpectError(Load("[kafka]\nbrokers = \"\"\n"), {"kafka.brokers"});

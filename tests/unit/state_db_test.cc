@@ -444,5 +444,65 @@ TEST(StateDbTest, PassThroughOptionsAreApplied) {
   for (Cf cf : kAllCfs) EXPECT_EQ(db->raw()->GetOptions(db->handle(cf)).write_buffer_size, 1048576u) << CfName(cf);
 }
 
+// Checkpoints as the processor writes them: many large rows into one family
+// and the offsets row, tiny, into another. Returns the write-ahead log's
+// bytes on disk and the memtables' peak bytes (all families) seen between
+// batches.
+struct Footprint {
+  uint64_t wal = 0, memtables = 0;
+};
+Footprint WriteCheckpoints(const StateOptions& opt, size_t batches) {
+  std::unique_ptr<StateDb> db;
+  EXPECT_TRUE(StateDb::Open(opt, &db).ok());
+  if (!db) return {};
+  std::mt19937_64 rng(3);
+  std::string value(1000, 'x');
+  Footprint f;
+  rocksdb::WriteBatch b;
+  for (size_t i = 0; i < batches; ++i) {
+    b.Clear();
+    for (int r = 0; r < 200; ++r) {
+      for (auto& ch : value) ch = static_cast<char>('a' + rng() % 26);  // incompressible-ish
+      b.Put(db->handle(Cf::kVectors), "row" + std::to_string(rng() % 100'000), value);
+    }
+    db->PutOffset(b, "events", 0, static_cast<int64_t>(i));
+    EXPECT_TRUE(db->Commit(b).ok());
+    uint64_t mem = 0;
+    for (Cf cf : kAllCfs) {
+      uint64_t m = 0;
+      db->raw()->GetIntProperty(db->handle(cf), rocksdb::DB::Properties::kCurSizeAllMemTables, &m);
+      mem += m;
+    }
+    f.memtables = std::max(f.memtables, mem);
+  }
+  for (const auto& e : fs::directory_iterator(opt.dir))
+    if (e.path().extension() == ".log") f.wal += e.file_size();
+  return f;
+}
+
+// The log and the memtables stay within their budgets (state.wal_budget_mb,
+// state.memtable_budget_mb) while 40 MB are written, and without the budgets
+// (RocksDB's own defaults) they would not: the test sees the difference.
+TEST(StateDbTest, WriteAheadLogAndMemtablesStayWithinTheirBudgets) {
+  constexpr size_t kBatches = 200;  // 200 x 200 rows x 1 kB = 40 MB
+  TempDir bounded_dir, unbounded_dir;
+  StateOptions bounded;
+  bounded.dir = bounded_dir.str();
+  bounded.wal_budget_bytes = 4 << 20;
+  bounded.memtable_budget_bytes = 4 << 20;
+  const Footprint b = WriteCheckpoints(bounded, kBatches);
+  StateOptions unbounded;
+  unbounded.dir = unbounded_dir.str();
+  unbounded.wal_budget_bytes = 0;      // RocksDB: 4 x the memtables' sum
+  unbounded.memtable_budget_bytes = 0;  // RocksDB: no total, 64 MiB per family
+  const Footprint u = WriteCheckpoints(unbounded, kBatches);
+  // A log file is deleted once its families are flushed; the budget is
+  // checked as a write starts, so it may be passed by a file's worth.
+  EXPECT_LT(b.wal, 12u << 20) << "unbounded: " << u.wal;
+  EXPECT_LT(b.memtables, 10u << 20) << "unbounded: " << u.memtables;
+  EXPECT_GT(u.wal, 30u << 20) << "without the budget the whole 40 MB stays in the log";
+  EXPECT_GT(u.memtables, 30u << 20);
+}
+
 }  // namespace
 }  // namespace recstream::state
