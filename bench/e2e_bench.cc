@@ -62,6 +62,17 @@ long PeakRssKiB() {
   ::getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss;
 }
+// The resident set now (VmRSS), not the peak; 0 where /proc is missing.
+long CurrentRssKiB() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  long kib = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr)
+    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib;
+}
 
 struct Args {
   uint64_t events = 200'000;
@@ -74,13 +85,15 @@ struct Args {
   bool ceilings = false;
   bool check_config = false;  // only validate the --set keys and exit (scripts/bench.sh)
   int partitions = 4;
+  uint64_t rss_every = 0;  // print the resident set every this many events consumed
+  bool no_read = false;    // do not read the lists back (long runs: no latency)
 };
 
 void Usage() {
   std::fprintf(stderr,
                "usage: e2e_bench [-n EVENTS] [--rate EVENTS_PER_S] [--users N] [--items N] [--categories N]\n"
                "                 [--set key=value ...] [--port PORT | --brokers HOST:PORT | --embedded]\n"
-               "                 [--partitions N] [--ceilings] [--check-config]\n"
+               "                 [--partitions N] [--ceilings] [--check-config] [--rss-every N] [--no-read]\n"
                "  -n            events to produce (default 200000)\n"
                "  --rate        produce at this rate while processing (paced, for latency); 0 = produce\n"
                "                everything first, then start the processor (backlog, for throughput). Default 0\n"
@@ -89,7 +102,11 @@ void Usage() {
                "  --brokers     use this running broker instead of starting one\n"
                "  --embedded    use librdkafka's in-process mock cluster instead of a real broker\n"
                "  --ceilings    also measure simdjson, RocksDB, librdkafka produce/consume alone\n"
-               "  --check-config  exit 0 if the --set keys and values are valid, 2 if not; runs nothing\n");
+               "  --check-config  exit 0 if the --set keys and values are valid, 2 if not; runs nothing\n"
+               "  --rss-every   print the resident set (VmRSS) and the state directory's size every N events\n"
+               "                consumed: memory and disk over a long run\n"
+               "  --no-read     do not read the lists back: no latency figures, and the bench holds no list\n"
+               "                (for runs of millions of events)\n");
 }
 
 bool ParseArgs(int argc, char** argv, Args* a) {
@@ -100,6 +117,7 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     if (k == "--ceilings") a->ceilings = true;
     else if (k == "--check-config") a->check_config = true;
     else if (k == "--embedded") a->embedded = true;
+    else if (k == "--no-read") a->no_read = true;
     else if (k == "-h" || k == "--help") return false;
     else if ((v = val()) == nullptr) return false;
     else if (k == "-n") a->events = std::strtoull(v, nullptr, 10);
@@ -111,6 +129,7 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (k == "--port") a->port = std::atoi(v);
     else if (k == "--brokers") a->brokers = v;
     else if (k == "--partitions") a->partitions = std::max(1, std::atoi(v));
+    else if (k == "--rss-every") a->rss_every = std::strtoull(v, nullptr, 10);
     else return false;
   }
   return a->events > 0 && a->users > 0 && a->items > 0 && a->categories > 0;
@@ -207,8 +226,9 @@ struct OutList {
 // came for a while, or `expected` (once known, > 0) arrived.
 class OutputReader {
  public:
-  OutputReader(const std::string& bootstrap, const std::string& topic, int partitions)
-      : c_(MakeReader(bootstrap, topic, partitions)) {}
+  // Disabled (--no-read): Run returns at once and lists stays empty.
+  OutputReader(const std::string& bootstrap, const std::string& topic, int partitions, bool enabled)
+      : c_(enabled ? MakeReader(bootstrap, topic, partitions) : nullptr) {}
   void Run(const std::atomic<bool>& produced_all, const std::atomic<uint64_t>& expected) {
     auto idle_since = Clock::now();
     while (c_) {
@@ -243,12 +263,23 @@ double Pct(std::vector<int64_t>& v, double q) {
   return static_cast<double>(v[i]);
 }
 
-uint64_t DirBytes(const std::string& dir) {
-  uint64_t n = 0;
+// Bytes under a RocksDB directory: all of it, and the write-ahead log
+// (*.log) and table files (*.sst) apart, to tell WAL retention from data.
+struct DirSize {
+  uint64_t total = 0, wal = 0, sst = 0;
+};
+DirSize DirBytes(const std::string& dir) {
+  DirSize n;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec))
-    if (it->is_regular_file(ec)) n += it->file_size(ec);
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const uint64_t b = it->file_size(ec);
+    n.total += b;
+    const auto ext = it->path().extension();
+    if (ext == ".log") n.wal += b;
+    else if (ext == ".sst") n.sst += b;
+  }
   return n;
 }
 
@@ -508,7 +539,7 @@ int Main(int argc, char** argv) {
   });
   // Lists are read while processing in the paced mode (the reader's time is
   // then part of the process's CPU, and subtracted), after it in backlog.
-  OutputReader reader(bootstrap, t_recs, a.partitions);
+  OutputReader reader(bootstrap, t_recs, a.partitions, !a.no_read);
   std::thread reader_thread;
   if (paced) reader_thread = std::thread([&] { reader.Run(produced_all, expected); });
   double producer_cpu_paced = 0;
@@ -525,11 +556,46 @@ int Main(int argc, char** argv) {
   });
   const auto& m = proc->metrics();
   Clock::time_point first{};
+  // --rss-every: the resident set and the state directory as the run goes,
+  // to show that both level off.
+  uint64_t next_sample = a.rss_every, last_count = 0, last_sample_n = 0;
+  long rss_min_late = 0, rss_max = 0;  // rss_min_late: the least in the second half
+  uint64_t disk_max = 0;
+  auto last_progress = Clock::now(), last_sample = Clock::now();
+  auto sample = [&](uint64_t n) {
+    const long rss = CurrentRssKiB();
+    const DirSize disk = DirBytes(tmp + "/state");
+    rss_max = std::max(rss_max, rss);
+    disk_max = std::max(disk_max, disk.total);
+    if (n >= a.events / 2) rss_min_late = rss_min_late == 0 ? rss : std::min(rss_min_late, rss);
+    std::printf("  %12" PRIu64 " events  RSS %8.1f MiB  state.dir %8.1f MiB (WAL %6.1f)  %8.0f events/s since the "
+                "last line\n",
+                n, static_cast<double>(rss) / 1024, static_cast<double>(disk.total) / 1048576,
+                static_cast<double>(disk.wal) / 1048576,
+                static_cast<double>(n - last_sample_n) / std::max(1e-9, Since(last_sample)));
+    std::fflush(stdout);
+    last_sample = Clock::now();
+    last_sample_n = n;
+  };
+  if (a.rss_every > 0) std::printf("memory and disk as the run goes (VmRSS of the process; du of state.dir)\n");
   while (m.records_in.load() < a.events && run_status.ok()) {
-    if (first == Clock::time_point{} && m.records_in.load() > 0) first = Clock::now();
-    if (Since(run_t0) > 1800) break;
+    const uint64_t n = m.records_in.load();
+    if (first == Clock::time_point{} && n > 0) first = Clock::now();
+    if (n != last_count) {
+      last_count = n;
+      last_progress = Clock::now();
+    }
+    if (Since(last_progress) > 120) {  // stuck: report what was done
+      std::fprintf(stderr, "no event consumed for 120 s; stopping at %" PRIu64 "\n", n);
+      break;
+    }
+    if (a.rss_every > 0 && n >= next_sample) {
+      sample(n);
+      while (next_sample <= n) next_sample += a.rss_every;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  if (a.rss_every > 0 && m.records_in.load() > last_sample_n) sample(m.records_in.load());
   if (first == Clock::time_point{}) first = run_t0;
   const double busy = Since(first);
   // Coalesced lists may still be due: wait until the published count settles.
@@ -584,7 +650,8 @@ int Main(int argc, char** argv) {
     }
   }
 
-  const uint64_t state_bytes = DirBytes(tmp + "/state");
+  const DirSize state_size = DirBytes(tmp + "/state");
+  const uint64_t state_bytes = state_size.total;
   // The users' rows alone (key + value), read back from the store: what a
   // user costs, apart from the model that all users share.
   uint64_t user_rows = 0, user_row_bytes = 0, users_cf_disk = 0;
@@ -629,12 +696,21 @@ int Main(int argc, char** argv) {
               "users, model and embeddings)\n",
               static_cast<double>(state_bytes) / 1048576, "state.dir", user_index.size(),
               static_cast<double>(state_bytes) / static_cast<double>(std::max<size_t>(1, user_index.size())));
+  std::printf("                           of which %.1f MiB write-ahead log, %.1f MiB tables (SST)\n",
+              static_cast<double>(state_size.wal) / 1048576, static_cast<double>(state_size.sst) / 1048576);
   std::printf("  user rows                %" PRIu64 " rows, %.0f bytes/user (key + value as stored), %.0f bytes/user "
               "on disk after compacting the users column family (compressed SST)\n",
               user_rows, static_cast<double>(user_row_bytes) / static_cast<double>(std::max<uint64_t>(1, user_rows)),
               static_cast<double>(users_cf_disk) / static_cast<double>(std::max<uint64_t>(1, user_rows)));
   std::printf("  lists                    %" PRIu64 " published, %" PRIu64 " coalesced, %zu read back\n", published,
               coalesced, reader.lists.size());
+  if (a.rss_every > 0)
+    std::printf("  resident set             max %.1f MiB while processing, least %.1f MiB in the second half; "
+                "state.dir max %.1f MiB (sampled every %" PRIu64 " events)\n",
+                static_cast<double>(rss_max) / 1024, static_cast<double>(rss_min_late) / 1024,
+                static_cast<double>(disk_max) / 1048576, a.rss_every);
+  if (a.no_read) std::printf("  latency                  not measured (--no-read)\n");
+  else {
   std::printf("  list latency             p50 %.0f  p99 %.0f  p999 %.0f  max %.0f ms (generated_ts - trigger.ts of "
               "each list; ms clock)\n",
               Pct(list_lat, 0.5), Pct(list_lat, 0.99), Pct(list_lat, 0.999), Pct(list_lat, 1.0));
@@ -645,6 +721,7 @@ int Main(int argc, char** argv) {
   std::printf("  after the first 10%%      p50 %.0f  p99 %.0f  p999 %.0f  max %.0f ms (event -> list, start-up "
               "excluded)\n",
               Pct(steady, 0.5), Pct(steady, 0.99), Pct(steady, 0.999), Pct(steady, 1.0));
+  }
   std::printf("BENCH mode=%s events=%" PRIu64 " wall_s=%.2f events_per_s=%.0f cpu_s=%.2f events_per_cpu_s=%.0f "
               "thread_cpu_s=%.2f p50_ms=%.0f p99_ms=%.0f p999_ms=%.0f steady_p99_ms=%.0f rss_mib=%.0f state_bytes_per_user=%.0f "
               "user_row_bytes=%.0f user_disk_bytes=%.0f published=%" PRIu64 " coalesced=%" PRIu64 "\n",
