@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
 #include <filesystem>
@@ -44,6 +45,11 @@ rocksdb::Status StateDb::Open(const StateOptions& opt, std::unique_ptr<StateDb>*
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(opt.block_cache_bytes);
   table.cache_index_and_filter_blocks = true;
+  // Most lookups on the event path are of users the processor has not seen
+  // (or not since the cache let them go): a Bloom filter per table file
+  // answers "not here" without reading its index and data blocks. 10 bits
+  // per key: ~1 % false positives, 1.25 bytes per row.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf_opt.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_opt.compression = rocksdb::kLZ4Compression;
   if (!opt.cf_options.empty()) {

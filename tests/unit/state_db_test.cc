@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_context.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/write_batch.h>
 #include <unistd.h>
 
@@ -442,6 +444,27 @@ TEST(StateDbTest, PassThroughOptionsAreApplied) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(db->raw()->GetDBOptions().max_background_jobs, 3);
   for (Cf cf : kAllCfs) EXPECT_EQ(db->raw()->GetOptions(db->handle(cf)).write_buffer_size, 1048576u) << CfName(cf);
+}
+
+// A lookup of a user that no table file holds (the common case: a new
+// user, or one the cache let go and RocksDB never had) is answered by the
+// files' Bloom filters, not by reading their blocks.
+TEST(StateDbTest, LookupsOfAbsentKeysAreAnsweredByBloomFilters) {
+  TempDir tmp;
+  auto db = OpenOrDie(tmp.str());
+  rocksdb::WriteBatch b;
+  for (int i = 0; i < 5000; ++i) b.Put(db->handle(Cf::kUsers), "user-" + std::to_string(i), std::string(100, 'v'));
+  ASSERT_TRUE(db->Commit(b).ok());
+  ASSERT_TRUE(db->raw()->Flush(rocksdb::FlushOptions(), db->handle(Cf::kUsers)).ok());
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  std::string v;
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(db->Get(Cf::kUsers, "absent-" + std::to_string(i), &v).IsNotFound());
+  const uint64_t filtered = rocksdb::get_perf_context()->bloom_sst_miss_count;
+  ASSERT_TRUE(db->Get(Cf::kUsers, "user-42", &v).ok());
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  // 10 bits per key: about 1 % false positives.
+  EXPECT_GE(filtered, 950u) << "lookups of absent keys that the filter answered";
 }
 
 // Checkpoints as the processor writes them: many large rows into one family
