@@ -71,6 +71,11 @@ class ModelRecommender final : public Recommender {
     float parts[kReasonCount];  // by Reason: where it came from (names the reason)
     Features f;
     float total;
+    // u . out[item], when AddPool already computed it (the same value Score
+    // would: same vectors, same function).
+    float dot = 0;
+    bool has_dot = false;
+    bool excluded = false;  // Score: Excluded(...) for this call's user and trigger
   };
   // Appends cand, or merges it into the candidate of the same item.
   void Push(const Candidate& cand);
@@ -102,6 +107,7 @@ class ModelRecommender final : public Recommender {
   // comp_of_; MayBeCandidate computes them too), then the items (cands_).
   void SelectCategories(const UserState& user, const Event& trigger);
   void GatherItems(const UserState& user, const Event& trigger);
+  // Features, total and exclusion of every candidate.
   void Score(const UserState& user, const Event& trigger);
   void Select(const UserState& user, const Event& trigger, std::vector<Recommendation>& out);
 
