@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -497,6 +499,19 @@ Footprint WriteCheckpoints(const StateOptions& opt, size_t batches) {
       mem += m;
     }
     f.memtables = std::max(f.memtables, mem);
+  }
+  // A log file goes once the flushes it waits for are done; they run in the
+  // background, later on a loaded machine (CI, sanitizers): let them finish.
+  for (int i = 0; i < 500; ++i) {
+    uint64_t running = 0, pending = 0;
+    db->raw()->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &running);
+    for (Cf cf : kAllCfs) {
+      uint64_t p = 0;
+      db->raw()->GetIntProperty(db->handle(cf), rocksdb::DB::Properties::kMemTableFlushPending, &p);
+      pending += p;
+    }
+    if (running == 0 && pending == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (const auto& e : fs::directory_iterator(opt.dir))
     if (e.path().extension() == ".log") f.wal += e.file_size();
