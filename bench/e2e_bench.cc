@@ -709,18 +709,19 @@ int Main(int argc, char** argv) {
                 "state.dir max %.1f MiB (sampled every %" PRIu64 " events)\n",
                 static_cast<double>(rss_max) / 1024, static_cast<double>(rss_min_late) / 1024,
                 static_cast<double>(disk_max) / 1048576, a.rss_every);
-  if (a.no_read) std::printf("  latency                  not measured (--no-read)\n");
-  else {
-  std::printf("  list latency             p50 %.0f  p99 %.0f  p999 %.0f  max %.0f ms (generated_ts - trigger.ts of "
-              "each list; ms clock)\n",
-              Pct(list_lat, 0.5), Pct(list_lat, 0.99), Pct(list_lat, 0.999), Pct(list_lat, 1.0));
-  std::printf("  event -> list latency    p50 %.0f  p99 %.0f  p999 %.0f  max %.0f ms (each event to the first list "
-              "of its user at or after it; %" PRIu64 " events not covered)%s\n",
-              Pct(fresh, 0.5), Pct(fresh, 0.99), Pct(fresh, 0.999), Pct(fresh, 1.0), uncovered,
-              paced ? "" : " [backlog: includes the wait before start]");
-  std::printf("  after the first 10%%      p50 %.0f  p99 %.0f  p999 %.0f  max %.0f ms (event -> list, start-up "
-              "excluded)\n",
-              Pct(steady, 0.5), Pct(steady, 0.99), Pct(steady, 0.999), Pct(steady, 1.0));
+  if (a.no_read) {
+    std::printf("  latency                  not measured (--no-read)\n");
+  } else {
+    std::printf("  list latency             p50 %.0f  p99 %.0f  p999 %.0f  max %.0f ms (generated_ts - trigger.ts of "
+                "each list; ms clock)\n",
+                Pct(list_lat, 0.5), Pct(list_lat, 0.99), Pct(list_lat, 0.999), Pct(list_lat, 1.0));
+    std::printf("  event -> list latency    p50 %.0f  p99 %.0f  p999 %.0f  max %.0f ms (each event to the first list "
+                "of its user at or after it; %" PRIu64 " events not covered)%s\n",
+                Pct(fresh, 0.5), Pct(fresh, 0.99), Pct(fresh, 0.999), Pct(fresh, 1.0), uncovered,
+                paced ? "" : " [backlog: includes the wait before start]");
+    std::printf("  after the first 10%%      p50 %.0f  p99 %.0f  p999 %.0f  max %.0f ms (event -> list, start-up "
+                "excluded)\n",
+                Pct(steady, 0.5), Pct(steady, 0.99), Pct(steady, 0.999), Pct(steady, 1.0));
   }
   std::printf("BENCH mode=%s events=%" PRIu64 " wall_s=%.2f events_per_s=%.0f cpu_s=%.2f events_per_cpu_s=%.0f "
               "thread_cpu_s=%.2f p50_ms=%.0f p99_ms=%.0f p999_ms=%.0f steady_p99_ms=%.0f rss_mib=%.0f state_bytes_per_user=%.0f "

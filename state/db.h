@@ -38,8 +38,8 @@ struct StateOptions {
   // The write-ahead log kept on disk, bytes (RocksDB's max_total_wal_size):
   // past it the families still holding the oldest log file are flushed so
   // that it can be deleted. Without it a family written rarely (offsets,
-  // meta) keeps every log alive up to 4 x the memtables' sum: 4 GB, reached
-  // in a 1M-event run. Default: 256 MiB.
+  // meta) keeps every log alive up to 4 x the memtables' sum, about 4 GB
+  // (1M-event runs left 3-4.7 GB). Default: 256 MiB.
   size_t wal_budget_bytes = size_t{256} << 20;
   // RocksDB options passed through by their own names ([rocksdb.db] and
   // [rocksdb.cf] in the TOML file), e.g. max_background_jobs = "4"; they
