@@ -16,8 +16,10 @@
 // category rows) change in every batch; writing them once per interval
 // instead of once per batch is most of a checkpoint's cost. Outputs are
 // produced as each batch is processed (their delivery is awaited only before
-// the checkpoint), so a longer interval costs no freshness; what it costs is
-// how much a crash re-processes (and re-publishes). A checkpoint also happens
+// the checkpoint), so a longer interval costs no median freshness; what it
+// costs is how much a crash re-processes (and re-publishes), and a longer
+// stall of this thread while the checkpoint is written, which is the latency
+// tail (docs/PERFORMANCE.md, Latency). A checkpoint also happens
 // when the input is idle (nothing polled), after checkpoint_max_records,
 // before partitions are revoked (CheckpointNow) and when Run returns.
 //
