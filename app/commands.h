@@ -26,6 +26,10 @@ int ReplayCommand(Config config, const ReplayArgs& args);
 struct EvalArgs {
   std::string input, format = "auto";
   std::string report_dir;  // --report: write the visual report (app/report.h) here
+  // --warmup: this share of the input's records trains every method unscored.
+  double warmup = 0;
+  // --baseline-half-life: popularity-decayed's half-life, in events.
+  double baseline_half_life_events = 50'000;
 };
 int EvalCommand(Config config, const EvalArgs& args);
 

@@ -9,17 +9,37 @@ namespace recstream::app {
 const char* Evaluation::MethodName(int m) {
   switch (m) {
     case 0: return "recstream";
-    case 1: return "co-occurrence";
-    case 2: return "popularity";
+    case 1: return "popularity";
+    case 2: return "popularity-decayed";
+    case 3: return "co-occurrence";
+    case 4: return "cooc+transitions";
   }
   return "?";
 }
 
-Evaluation::Evaluation(const model::ItemModel& model, size_t k)
-    : model_(model), k_(k), popularity_(model, k), cooccurrence_(model, k) {}
+const char* Evaluation::GroupName(int g) {
+  switch (g) {
+    case kAll: return "all";
+    case kCrossCategory: return "cross-category";
+    case kAfterPurchase: return "after purchase";
+    case kCrossAfterPurchase: return "x-cat after purchase";
+    case kPurchase: return "purchase";
+  }
+  return "?";
+}
+
+Evaluation::Evaluation(const model::ItemModel& model, const model::BaselineOptions& baselines)
+    : model_(model), k_(baselines.k) {
+  baselines_[0] = std::make_unique<model::PopularityBaseline>(model, baselines, false);
+  baselines_[1] = std::make_unique<model::PopularityBaseline>(model, baselines, true);
+  baselines_[2] = std::make_unique<model::CooccurrenceBaseline>(model, baselines, false);
+  baselines_[3] = std::make_unique<model::CooccurrenceBaseline>(model, baselines, true);
+}
 
 void Evaluation::BeforeApply(std::string_view user_id, const model::UserState& user, const model::Event& e) {
-  Prequential(user_id, user, e);
+  if (metrics_ == nullptr || metrics_->records_in.load(std::memory_order_relaxed) > warmup_records_)
+    Prequential(user_id, user, e);
+  for (auto& b : baselines_) b->Learn(user, e);
   last_ts_ms_ = std::max(last_ts_ms_, e.ts_ms);
   // Last: the clock measures the pipeline's work, not the scoring above.
   before_done_ = std::chrono::steady_clock::now();
@@ -30,7 +50,10 @@ void Evaluation::Prequential(std::string_view user_id, const model::UserState& u
   if (last == nullptr) return;  // no list in force yet
   auto it = users_.find(user_id);
   if (it == users_.end()) return;
-  const bool groups[kGroups] = {true, last->category != e.category, last->type == model::EventType::kPurchase};
+  const bool cross = last->category != e.category;
+  const bool after_purchase = last->type == model::EventType::kPurchase;
+  const bool groups[kGroups] = {true, cross, after_purchase, cross && after_purchase,
+                                e.type == model::EventType::kPurchase};
   const size_t window = scores_[0][0].n / kWindowEvents;
   if (window >= windows_.size()) windows_.resize(window + 1);
   windows_[window].n++;
@@ -92,10 +115,10 @@ void Evaluation::AfterApply(std::string_view user_id, const model::UserState& us
     Record(m, l);
   };
   store(0, list);
-  cooccurrence_.Recommend(user, e, scratch_);
-  store(1, scratch_);
-  popularity_.Recommend(user, e, scratch_);
-  store(2, scratch_);
+  for (int m = 1; m < kMethods; ++m) {
+    baselines_[m - 1]->Recommend(user, e, scratch_);
+    store(m, scratch_);
+  }
 }
 
 double Evaluation::LatencyBucketNs(size_t b) {
@@ -121,24 +144,44 @@ double Evaluation::coverage(int method, size_t items_seen) const {
 
 std::string Evaluation::Table(size_t items_seen) const {
   std::string out;
-  char line[256];
-  std::snprintf(line, sizeof line, "%-14s | %-19s | %-19s | %-19s | %9s | %8s\n", "", "all events",
-                "cross-category", "after purchase", "", "");
-  out += line;
-  std::snprintf(line, sizeof line, "%-14s | %8s %10s | %8s %10s | %8s %10s | %9s | %8s\n", "method", "HR@K", "NDCG@K",
-                "HR@K", "NDCG@K", "HR@K", "NDCG@K", "cats/list", "coverage");
-  out += line;
-  out += std::string(108, '-') + "\n";
-  for (int m = 0; m < kMethods; ++m) {
-    const auto& s = scores_[m];
-    std::snprintf(line, sizeof line, "%-14s | %8.4f %10.4f | %8.4f %10.4f | %8.4f %10.4f | %9.2f | %8.4f\n",
-                  MethodName(m), s[0].hr(), s[0].ndcg_mean(), s[1].hr(), s[1].ndcg_mean(), s[2].hr(),
-                  s[2].ndcg_mean(), mean_categories(m), coverage(m, items_seen));
+  char line[320];
+  auto header = [&](const char* metric, bool extras) {
+    std::snprintf(line, sizeof line, "%-18s | %8s | %14s | %14s | %20s | %8s", metric, GroupName(kAll),
+                  GroupName(kCrossCategory), GroupName(kAfterPurchase), GroupName(kCrossAfterPurchase),
+                  GroupName(kPurchase));
     out += line;
-  }
-  std::snprintf(line, sizeof line, "scored events: all %llu, cross-category %llu, after purchase %llu (K = %zu)\n",
-                static_cast<unsigned long long>(scores_[0][0].n), static_cast<unsigned long long>(scores_[0][1].n),
-                static_cast<unsigned long long>(scores_[0][2].n), k_);
+    if (extras) {
+      std::snprintf(line, sizeof line, " | %9s | %8s", "cats/list", "coverage");
+      out += line;
+    }
+    out += "\n" + std::string(extras ? 124 : 101, '-') + "\n";
+  };
+  auto rows = [&](bool ndcg) {
+    for (int m = 0; m < kMethods; ++m) {
+      const auto& s = scores_[m];
+      auto v = [&](int g) { return ndcg ? s[g].ndcg_mean() : s[g].hr(); };
+      std::snprintf(line, sizeof line, "%-18s | %8.4f | %14.4f | %14.4f | %20.4f | %8.4f", MethodName(m), v(kAll),
+                    v(kCrossCategory), v(kAfterPurchase), v(kCrossAfterPurchase), v(kPurchase));
+      out += line;
+      if (!ndcg) {
+        std::snprintf(line, sizeof line, " | %9.2f | %8.4f", mean_categories(m), coverage(m, items_seen));
+        out += line;
+      }
+      out += "\n";
+    }
+  };
+  header("HR@K", true);
+  rows(false);
+  header("NDCG@K", false);
+  rows(true);
+  std::snprintf(line, sizeof line,
+                "scored events (K = %zu): all %llu, cross-category %llu, after purchase %llu, x-cat after purchase "
+                "%llu, purchase %llu\n",
+                k_, static_cast<unsigned long long>(scores_[0][kAll].n),
+                static_cast<unsigned long long>(scores_[0][kCrossCategory].n),
+                static_cast<unsigned long long>(scores_[0][kAfterPurchase].n),
+                static_cast<unsigned long long>(scores_[0][kCrossAfterPurchase].n),
+                static_cast<unsigned long long>(scores_[0][kPurchase].n));
   out += line;
   return out;
 }

@@ -3,7 +3,17 @@
 // after the user's previous event) are scored against the event's item, then
 // the event trains the model. The product's recommender and two baselines —
 // recency-decayed popularity and item co-occurrence — are scored in the same
-// run, on the same model state.
+// run. The baselines (model/baselines.h) keep their own counts, learned from
+// the same events: their standard forms, untouched by the model's settings.
+//
+// Slices of the scored events (each a subset of "all"):
+//   cross-category        the event's category differs from the user's
+//                         previous event's
+//   after purchase        the user's previous event was a purchase: the list
+//                         scored is the one shown right after the purchase
+//   x-cat after purchase  both of the above
+//   purchase              the scored event itself is a purchase
+// With a warm-up (WarmUp), events before it train every method unscored.
 //
 // Concurrency: called on the pipeline thread only.
 #pragma once
@@ -11,10 +21,12 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "model/baselines.h"
 #include "model/recommender.h"
 #include "operators/pipeline.h"
 #include "state/dictionary.h"
@@ -23,11 +35,20 @@ namespace recstream::app {
 
 class Evaluation final : public operators::PipelineObserver {
  public:
-  static constexpr int kMethods = 3;  // recstream, co-occurrence, popularity
-  static constexpr int kGroups = 3;   // all, cross-category, after purchase
+  // recstream, popularity, popularity-decayed, co-occurrence, cooc+transitions
+  static constexpr int kMethods = 5;
+  enum Group { kAll, kCrossCategory, kAfterPurchase, kCrossAfterPurchase, kPurchase, kGroups };
   static const char* MethodName(int m);
+  static const char* GroupName(int g);
 
-  Evaluation(const model::ItemModel& model, size_t k);
+  Evaluation(const model::ItemModel& model, const model::BaselineOptions& baselines);
+
+  // Scores only the events of records after the first `records` records
+  // that `metrics` counts (the warm-up trains every method unscored).
+  void WarmUp(uint64_t records, const operators::PipelineMetrics* metrics) {
+    warmup_records_ = records;
+    metrics_ = metrics;
+  }
 
   void BeforeApply(std::string_view user_id, const model::UserState& user, const model::Event& e) override;
   void AfterApply(std::string_view user_id, const model::UserState& user, const model::Event& e,
@@ -80,8 +101,9 @@ class Evaluation final : public operators::PipelineObserver {
 
   const model::ItemModel& model_;
   size_t k_;
-  model::PopularityRecommender popularity_;
-  model::CooccurrenceRecommender cooccurrence_;
+  std::array<std::unique_ptr<model::Baseline>, kMethods - 1> baselines_;
+  uint64_t warmup_records_ = 0;
+  const operators::PipelineMetrics* metrics_ = nullptr;
   struct UserLists {
     std::array<std::vector<model::ItemId>, kMethods> lists;
   };

@@ -59,11 +59,19 @@ int main(int argc, char** argv) {
   replay->add_option("--state-dir", replay_args.state_dir, "keep state here and resume from it (default: a temporary directory)");
 
   EvalArgs eval_args;
-  auto* eval = app.add_subcommand("eval", "prequential evaluation of recstream against popularity and co-occurrence baselines");
+  auto* eval = app.add_subcommand("eval", "prequential evaluation of recstream against popularity, co-occurrence and co-occurrence + transition baselines");
   AddCommon(eval, common);
   eval->add_option("-i,--input", eval_args.input, "time-ordered input file (as for replay)")->required();
   eval->add_option("--format", eval_args.format, "auto, jsonl, csv, taobao, movielens")->capture_default_str();
   eval->add_option("--report", eval_args.report_dir, "also write an HTML report with plots (needs gnuplot) into this directory");
+  eval->add_option("--warmup", eval_args.warmup,
+                   "share of the input's records (0 to below 1) that train every method before scoring starts")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
+  eval->add_option("--baseline-half-life", eval_args.baseline_half_life_events,
+                   "half-life of the popularity-decayed baseline, in events of the stream")
+      ->check(CLI::Range(1.0, 1e12))
+      ->capture_default_str();
 
   GenArgs gen_args;
   auto* gen = app.add_subcommand("gen", "generate sample events (JSON Lines) from a shop with planted category complements");

@@ -86,12 +86,40 @@ struct Plot {
   std::string file, title, caption;
 };
 
+// "\tname" for every method: the header of a per-method .tsv column set.
+std::string MethodColumns() {
+  std::string out;
+  for (int m = 0; m < Evaluation::kMethods; ++m) out += std::string("\t") + Evaluation::MethodName(m);
+  return out;
+}
+
+// The line colour of method m in every plot (recstream first, in red).
+const char* MethodColour(int m) {
+  static const char* const kColours[] = {"#d7301f", "#7f7f7f", "#bdbdbd", "#2c7fb8", "#31a354"};
+  static_assert(sizeof kColours / sizeof kColours[0] == Evaluation::kMethods);
+  return kColours[m];
+}
+
+// The gnuplot plot clauses of every method: column m + 2 of the file (x
+// taken from column 1 when `lines`, else the histogram's xtic column 1).
+std::string MethodPlots(const std::string& file, bool lines) {
+  std::string out;
+  for (int m = 0; m < Evaluation::kMethods; ++m) {
+    const std::string col = std::to_string(m + 2);
+    out += m == 0 ? "plot '" + file + "' using " : ", \\\n     '' using ";
+    if (lines) out += "1:" + col + (m == 0 ? " with linespoints lw 2 pt 7 ps 0.5" : " with lines lw 2");
+    else out += col + (m == 0 ? ":xtic(1)" : "");
+    out += std::string(" lc rgb '") + MethodColour(m) + "' title '" + Evaluation::MethodName(m) + "'";
+  }
+  return out + "\n";
+}
+
 // --- data ------------------------------------------------------------------
 
 std::string HitRateData(const Evaluation& eval, std::string* note) {
   const auto& w = eval.windows();
   const size_t group = std::max<size_t>(1, (w.size() + kMaxHitRatePoints - 1) / kMaxHitRatePoints);
-  std::string out = "# events_scored\trecstream\tco-occurrence\tpopularity\n";
+  std::string out = "# events_scored" + MethodColumns() + "\n";
   uint64_t scored = 0;
   size_t points = 0;
   for (size_t i = 0; i < w.size(); i += group) {
@@ -108,7 +136,11 @@ std::string HitRateData(const Evaluation& eval, std::string* note) {
     out += "\n";
     ++points;
   }
-  if (points == 0) out += "0\t0\t0\t0\n";  // an empty plot rather than a gnuplot error
+  if (points == 0) {  // an empty plot rather than a gnuplot error
+    out += "0";
+    for (int m = 0; m < Evaluation::kMethods; ++m) out += "\t0";
+    out += "\n";
+  }
   *note = std::to_string(group * Evaluation::kWindowEvents);
   return out;
 }
@@ -139,7 +171,7 @@ std::string CategoryMixData(const Evaluation& eval, const operators::Pipeline& p
   while (!order.empty() && mine[order.back()] == 0) order.pop_back();
   if (order.size() > kMixCategories) order.resize(kMixCategories);
 
-  std::string out = "# category\trecstream\tco-occurrence\tpopularity\n";
+  std::string out = "# category" + MethodColumns() + "\n";
   std::vector<std::string> rows(order.size() + 1);
   for (size_t i = 0; i < order.size(); ++i) rows[i] = PlotLabel(CategoryName(p, order[i]));
   rows.back() = "other";
@@ -162,7 +194,7 @@ std::string CategoryMixData(const Evaluation& eval, const operators::Pipeline& p
 std::string CategoriesPerListData(const Evaluation& eval) {
   size_t width = 1;
   for (int m = 0; m < Evaluation::kMethods; ++m) width = std::max(width, eval.categories_per_list(m).size());
-  std::string out = "# categories\trecstream\tco-occurrence\tpopularity\n";
+  std::string out = "# categories" + MethodColumns() + "\n";
   for (size_t c = 0; c < width; ++c) {
     out += std::to_string(c);
     for (int m = 0; m < Evaluation::kMethods; ++m) {
@@ -243,9 +275,7 @@ std::string Script(const std::string& window, const std::vector<ComplementRow>& 
   g << kPreamble << "set output 'hit_rate.svg'\n"
     << "set title 'HR@" << eval.k() << " over the stream (windows of " << window << " scored events)'\n"
     << "set xlabel 'events scored'\nset ylabel 'HR@" << eval.k() << "'\nset yrange [0:*]\nset key below horizontal\n"
-    << "plot 'hit_rate.tsv' using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#d7301f' title 'recstream', \\\n"
-       "     '' using 1:3 with lines lw 2 lc rgb '#2c7fb8' title 'co-occurrence', \\\n"
-       "     '' using 1:4 with lines lw 2 lc rgb '#7f7f7f' title 'popularity'\n";
+    << MethodPlots("hit_rate.tsv", true);
 
   g << kPreamble << "set output 'latency.svg'\n"
     << "set title 'per-event processing time (learn + sequence + list): p50 "
@@ -258,15 +288,13 @@ std::string Script(const std::string& window, const std::vector<ComplementRow>& 
     << "set title 'share of list items by category (the categories most present in recstream lists)'\n"
     << "set style data histograms\nset style histogram clustered gap 1\nset xtics rotate by -35 nomirror\n"
     << "set ylabel '% of list items'\nset yrange [0:*]\nset key below horizontal\n"
-    << "plot 'category_mix.tsv' using 2:xtic(1) lc rgb '#d7301f' title 'recstream', \\\n"
-       "     '' using 3 lc rgb '#2c7fb8' title 'co-occurrence', '' using 4 lc rgb '#7f7f7f' title 'popularity'\n";
+    << MethodPlots("category_mix.tsv", false);
 
   g << kPreamble << "set output 'categories_per_list.svg'\n"
     << "set title 'distinct categories per list'\n"
     << "set style data histograms\nset style histogram clustered gap 1\n"
     << "set xlabel 'categories in the list'\nset ylabel '% of lists'\nset yrange [0:*]\nset key below horizontal\n"
-    << "plot 'categories_per_list.tsv' using 2:xtic(1) lc rgb '#d7301f' title 'recstream', \\\n"
-       "     '' using 3 lc rgb '#2c7fb8' title 'co-occurrence', '' using 4 lc rgb '#7f7f7f' title 'popularity'\n";
+    << MethodPlots("categories_per_list.tsv", false);
 
   const size_t n_rows = std::max<size_t>(rows.size(), 1);
   g << kPreamble << "set output 'complements.svg'\n"

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "app/evaluation.h"
 #include "app/generator.h"
 #include "tests/integration/subprocess_util.h"
 
@@ -101,8 +102,8 @@ TEST_F(ReportTest, WritesThePageThePlotsAndTheDataOfTheRun) {
   ASSERT_GE(hits.size(), 10u);
   double best = 0;
   for (const auto& row : hits) {
-    ASSERT_EQ(row.size(), 4u);
-    for (size_t m = 1; m < 4; ++m) {
+    ASSERT_EQ(row.size(), 1u + app::Evaluation::kMethods);
+    for (size_t m = 1; m <= app::Evaluation::kMethods; ++m) {
       const double v = std::stod(row[m]);
       EXPECT_GE(v, 0.0);
       EXPECT_LE(v, 1.0);
@@ -119,7 +120,7 @@ TEST_F(ReportTest, WritesThePageThePlotsAndTheDataOfTheRun) {
   // Category mix: each method's shares add up to 100 %.
   const auto mix = Rows(report / "category_mix.tsv");
   ASSERT_FALSE(mix.empty());
-  for (size_t m = 1; m < 4; ++m) {
+  for (size_t m = 1; m <= app::Evaluation::kMethods; ++m) {
     double sum = 0;
     for (const auto& row : mix) sum += std::stod(row[m]);
     EXPECT_NEAR(sum, 100.0, 0.1) << "method column " << m;
