@@ -156,8 +156,20 @@ Registry Build(Config& c) {
   k["user.purchases_kept"] = Int(&p.user.purchases_kept, 0, 1000);
   k["user.affinity_categories"] = Int(&p.user.affinity_categories, 1, 1000);
   k["user.affinity_half_life_s"] = Real(&p.user.affinity_half_life_ms, 1, 1e9, 1000);
+  k["user.affinity_half_life_events"] = Real(&p.user.affinity_half_life_events, 1, 1e12);
   k["user.dedupe_window"] = Int(&p.user.dedupe_window, 0, 4096);
   auto& m = p.items;
+  // One switch for every decay, item side and user side alike.
+  k["model.clock"] = [&p](const toml::node& n, const std::string& key) {
+    auto v = n.value<std::string>();
+    if (!n.is_string() || (*v != "events" && *v != "event_time"))
+      return Bad(key, "expected \"events\" or \"event_time\"");
+    p.items.activity_clock = p.user.activity_clock = *v == "events";
+    return Status::OK();
+  };
+  k["model.popularity_half_life_events"] = Real(&m.popularity_half_life_events, 1, 1e12);
+  k["model.cooccurrence_half_life_events"] = Real(&m.cooccurrence_half_life_events, 1, 1e12);
+  k["model.transition_half_life_events"] = Real(&m.transition_half_life_events, 1, 1e12);
   k["model.popularity_half_life_s"] = Real(&m.popularity_half_life_ms, 1, 1e9, 1000);
   k["model.cooccurrence_half_life_s"] = Real(&m.cooccurrence_half_life_ms, 1, 1e9, 1000);
   k["model.transition_half_life_s"] = Real(&m.transition_half_life_ms, 1, 1e9, 1000);

@@ -22,27 +22,27 @@ inline double LogAddExp(double a, double b) {
   return a > b ? a + std::log1p(std::exp(b - a)) : b + std::log1p(std::exp(a - b));
 }
 
-// Converts event times into log-space increments for one half-life.
+// Converts times into log-space increments for one half-life. The time is
+// whatever clock the owner chose, in the half-life's unit: event time in ms,
+// or an activity clock (events seen by the model, by one item, by one user;
+// see ItemModelOptions::activity_clock).
 class DecayClock {
  public:
-  // REQUIRES: half_life_ms > 0.
-  DecayClock(double half_life_ms, int64_t origin_ms)
-      : inv_tau_(std::log(2.0) / half_life_ms), origin_ms_(origin_ms) {}
+  // REQUIRES: half_life > 0.
+  DecayClock(double half_life, double origin) : inv_tau_(std::log(2.0) / half_life), origin_(origin) {}
 
   // The log-space increment of weight w observed at time t.
-  double Increment(double weight, int64_t t_ms) const {
-    return std::log(weight) + static_cast<double>(t_ms - origin_ms_) * inv_tau_;
-  }
+  double Increment(double weight, double t) const { return std::log(weight) + (t - origin_) * inv_tau_; }
   // The decayed value at time t of a counter holding log value l.
-  double ValueAt(double l, int64_t t_ms) const {
+  double ValueAt(double l, double t) const {
     if (l == kLogZero) return 0.0;
-    return std::exp(l - static_cast<double>(t_ms - origin_ms_) * inv_tau_);
+    return std::exp(l - (t - origin_) * inv_tau_);
   }
-  int64_t origin_ms() const { return origin_ms_; }
+  double origin() const { return origin_; }
 
  private:
   double inv_tau_;
-  int64_t origin_ms_;
+  double origin_;
 };
 
 }  // namespace recstream::model

@@ -7,9 +7,9 @@ namespace recstream::model {
 
 ItemModel::ItemModel(const ItemModelOptions& opt)
     : opt_(opt),
-      pop_clock_(opt.popularity_half_life_ms, 0),
-      cooc_clock_(opt.cooccurrence_half_life_ms, 0),
-      transition_clock_(opt.transition_half_life_ms, 0) {}
+      pop_clock_(opt.activity_clock ? opt.popularity_half_life_events : opt.popularity_half_life_ms, 0),
+      cooc_clock_(opt.activity_clock ? opt.cooccurrence_half_life_events : opt.cooccurrence_half_life_ms, 0),
+      transition_clock_(opt.activity_clock ? opt.transition_half_life_events : opt.transition_half_life_ms, 0) {}
 
 ItemRow& ItemModel::MutableItem(ItemId id) {
   if (id >= items_.size()) {
@@ -58,9 +58,10 @@ void ItemModel::Learn(const Event& e, std::span<const UserEvent> history) {
     row.category = e.category;
     row.count++;
     row.last_ts_ms = std::max(row.last_ts_ms, e.ts_ms);
-    row.log_pop = LogAddExp(row.log_pop, pop_clock_.Increment(we, e.ts_ms));
+    const double pop_inc = pop_clock_.Increment(we, Now(e.ts_ms));
+    row.log_pop = LogAddExp(row.log_pop, pop_inc);
     CategoryRow& cat = MutableCategory(e.category);
-    cat.log_pop = LogAddExp(cat.log_pop, pop_clock_.Increment(we, e.ts_ms));
+    cat.log_pop = LogAddExp(cat.log_pop, pop_inc);
     RefreshRankings(e.item, row);
   }
 
@@ -76,16 +77,23 @@ void ItemModel::Learn(const Event& e, std::span<const UserEvent> history) {
     if (p.item != e.item && p.item < items_.size() &&
         std::find(seen_items_.begin(), seen_items_.end(), p.item) == seen_items_.end()) {
       seen_items_.push_back(p.item);
-      const double inc = cooc_clock_.Increment(w, e.ts_ms);
-      MutableItem(p.item).neighbours.Add(e.item, inc, opt_.cooccurrence_neighbours);
-      MutableItem(e.item).neighbours.Add(p.item, inc, opt_.cooccurrence_neighbours);
+      // Each end's list ages on its own clock. Space-Saving insertion: a
+      // list that only admitted increments heavier than its lightest entry
+      // would freeze once its entries had accumulated weight.
+      ItemRow& prev = MutableItem(p.item);
+      prev.neighbours.AddSpaceSaving(e.item, cooc_clock_.Increment(w, ItemNow(prev, e.ts_ms)),
+                                     opt_.cooccurrence_neighbours);
+      ItemRow& cur = MutableItem(e.item);
+      cur.neighbours.AddSpaceSaving(p.item, cooc_clock_.Increment(w, ItemNow(cur, e.ts_ms)),
+                                    opt_.cooccurrence_neighbours);
     }
     if (p.category != e.category && p.category != kNoId &&
         std::find(seen_categories_.begin(), seen_categories_.end(), p.category) ==
             seen_categories_.end()) {
       seen_categories_.push_back(p.category);
       // Transitions weigh by both ends, so purchase -> purchase weighs most.
-      const double inc = transition_clock_.Increment(Weight(p.type) * we / static_cast<double>(1 + distance), e.ts_ms);
+      const double inc =
+          transition_clock_.Increment(Weight(p.type) * we / static_cast<double>(1 + distance), Now(e.ts_ms));
       CategoryRow& from = MutableCategory(p.category);
       from.successors.Add(e.category, inc, opt_.transition_successors);
       from.log_out = LogAddExp(from.log_out, inc);

@@ -27,7 +27,7 @@ struct ItemRow {
   uint32_t count = 0;          // events seen
   int64_t last_ts_ms = 0;
   double log_pop = kLogZero;   // forward-decayed popularity
-  TopList<ItemId> neighbours;  // decayed co-occurrence
+  TopList<ItemId> neighbours;  // decayed co-occurrence (Space-Saving insertion)
 };
 
 struct CategoryRow {
@@ -45,6 +45,16 @@ class ItemModel {
   const DecayClock& pop_clock() const { return pop_clock_; }
   const DecayClock& cooc_clock() const { return cooc_clock_; }
   const DecayClock& transition_clock() const { return transition_clock_; }
+  // The time of the model-wide clocks (popularity, transitions): the events
+  // learned on the activity clock, else the event time ts_ms.
+  double Now(int64_t ts_ms) const {
+    return opt_.activity_clock ? static_cast<double>(version_) : static_cast<double>(ts_ms);
+  }
+  // The time of row's co-occurrence list: its own events on the activity
+  // clock, else the event time ts_ms.
+  double ItemNow(const ItemRow& row, int64_t ts_ms) const {
+    return opt_.activity_clock ? static_cast<double>(row.count) : static_cast<double>(ts_ms);
+  }
 
   bool HasItem(ItemId id) const { return id < items_.size() && items_[id].category != kNoId; }
   const ItemRow& item(ItemId id) const { return items_[id]; }

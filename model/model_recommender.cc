@@ -49,12 +49,13 @@ void ModelRecommender::AddComplementScores(CategoryId from, double weight, int64
   if (!items_.HasCategory(from) || weight <= 0) return;
   const CategoryRow& row = items_.category(from);
   const auto& clock = items_.transition_clock();
+  const double now = items_.Now(ts);
   // P(next category | from), shrunk towards 0 for rarely seen categories.
-  const double denom = clock.ValueAt(row.log_out, ts) + opt_.transition_smoothing;
+  const double denom = clock.ValueAt(row.log_out, now) + opt_.transition_smoothing;
   const double share = opt_.complement_embedding_share;
   for (const auto& s : row.successors.entries()) {
     if (s.key == from) continue;
-    const double p = clock.ValueAt(s.log_weight, ts) / denom;
+    const double p = clock.ValueAt(s.log_weight, now) / denom;
     const double blend = (1.0 - share) * p + share * emb_.CategoryAffinity(from, s.key);
     if (blend > 0) cat_scores_.Add(s.key, std::log(weight * blend), SIZE_MAX);
   }

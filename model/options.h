@@ -17,17 +17,37 @@ struct UserOptions {
   size_t purchases_kept = 20;
   // Categories kept in the decayed affinity. Default: 16.
   size_t affinity_categories = 16;
-  // Half-life of the category affinity. Default: 1 day.
+  // Which clock the affinity decays on: true, the user's own events (the
+  // half-life below in events); false, event time. Set together with
+  // ItemModelOptions::activity_clock (config key model.clock). Default: true.
+  bool activity_clock = true;
+  // Half-life of the category affinity on the user's own events. Default: 10.
+  double affinity_half_life_events = 10;
+  // Half-life of the category affinity in event time. Default: 1 day.
   double affinity_half_life_ms = 86'400'000;
   // Recent event_ids remembered per user for de-duplication. Default: 32.
   size_t dedupe_window = 32;
 };
 
 struct ItemModelOptions {
-  // Half-life of item popularity and of co-occurrence. Default: 1 day.
+  // Which clock the statistics decay on. true: activity — popularity and
+  // category transitions age with the events the model has learned, an
+  // item's co-occurrence list with that item's own events (the *_events
+  // half-lives). false: event time (the *_ms half-lives). A shop with a
+  // hundred purchases a day and an eleven-year review log fit no single
+  // event-time default; on the activity clock one default serves the three
+  // evaluation logs (docs/EVALUATION.md). Default: true.
+  bool activity_clock = true;
+  // Activity-clock half-lives. Defaults: popularity 50000 events of the
+  // model, co-occurrence 50 events of the item, transitions 200000 events of
+  // the model.
+  double popularity_half_life_events = 50'000;
+  double cooccurrence_half_life_events = 50;
+  double transition_half_life_events = 200'000;
+  // Event-time half-lives. Defaults: popularity 1 day, co-occurrence and
+  // transitions 7 days.
   double popularity_half_life_ms = 86'400'000;
   double cooccurrence_half_life_ms = 7 * 86'400'000.0;
-  // Half-life of category transition counts. Default: 7 days.
   double transition_half_life_ms = 7 * 86'400'000.0;
   // Previous events of the user an event pairs with. Default: 5.
   size_t window = 5;
@@ -86,8 +106,10 @@ struct RecommendOptions {
   bool use_model = true;
   // List length K. Default: 20.
   size_t k = 20;
-  // At most this many items of one category in a list. Default: 6.
-  size_t max_per_category = 6;
+  // At most this many items of one category in a list. Default: 10 (6 cost
+  // hit rate on every evaluation log; 20 costs cross-category hit rate on
+  // the shops, docs/EVALUATION.md).
+  size_t max_per_category = 10;
   // Complement categories searched for candidates. Default: 6.
   size_t complement_categories = 6;
   // Items considered per candidate category. Default: 20.

@@ -58,10 +58,11 @@ void CrossCategoryRecommender::AddComplements(CategoryId from, double weight, in
   const CategoryRow& row = model_.category(from);
   if (row.successors.empty()) return;
   const auto& clock = model_.transition_clock();
+  const double now = model_.Now(ts);
   // P(next category | from), shrunk towards 0 for rarely seen categories.
-  const double denom = clock.ValueAt(row.log_out, ts) + opt_.transition_smoothing;
+  const double denom = clock.ValueAt(row.log_out, now) + opt_.transition_smoothing;
   for (const auto& s : row.successors.entries()) {
-    const double p = clock.ValueAt(s.log_weight, ts) / denom;
+    const double p = clock.ValueAt(s.log_weight, now) / denom;
     if (p > 0) cat_scores_.Add(s.key, std::log(weight * p), SIZE_MAX);
   }
 }

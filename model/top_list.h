@@ -39,6 +39,31 @@ class TopList {
     return Insert(key, log_increment, capacity);
   }
 
+  // Like Add, but when the list is full and key is absent, key takes the
+  // lightest entry's place with that entry's weight plus the increment (the
+  // Space-Saving rule of Metwally et al.: an overestimate bounded by the
+  // lightest weight). New keys always enter, so the list follows a stream
+  // whose heavy keys change; Add keeps the first keys that filled it once
+  // their weights exceed any single increment.
+  bool AddSpaceSaving(Key key, double log_increment, size_t capacity) {
+    for (auto& e : entries_) {
+      if (e.key == key) {
+        e.log_weight = LogAddExp(e.log_weight, log_increment);
+        return true;
+      }
+    }
+    if (entries_.size() < capacity) {
+      entries_.push_back({key, log_increment});
+      return true;
+    }
+    if (entries_.empty()) return false;
+    size_t min_i = 0;
+    for (size_t i = 1; i < entries_.size(); ++i)
+      if (Worse(entries_[i], entries_[min_i])) min_i = i;
+    entries_[min_i] = {key, LogAddExp(entries_[min_i].log_weight, log_increment)};
+    return true;
+  }
+
   // Sets key's weight (the caller owns the counter, e.g. item popularity).
   bool Set(Key key, double log_weight, size_t capacity) {
     for (auto& e : entries_) {

@@ -32,9 +32,11 @@ void UserState::Apply(const Event& e, const UserOptions& opt,
       recent.erase(recent.begin(), recent.end() - static_cast<std::ptrdiff_t>(opt.history_length - 1));
     recent.push_back({e.item, e.category, e.type, e.ts_ms});
   }
-  DecayClock clock(opt.affinity_half_life_ms, 0);
-  affinity.Add(e.category, clock.Increment(type_weight[static_cast<int>(e.type)], e.ts_ms),
-               opt.affinity_categories);
+  // The affinity ages with the user's own events (or event time): a user who
+  // comes back after a month starts where they left off.
+  const DecayClock clock(opt.activity_clock ? opt.affinity_half_life_events : opt.affinity_half_life_ms, 0);
+  const double now = opt.activity_clock ? static_cast<double>(events) : static_cast<double>(e.ts_ms);
+  affinity.Add(e.category, clock.Increment(type_weight[static_cast<int>(e.type)], now), opt.affinity_categories);
   if (e.type == EventType::kPurchase && opt.purchases_kept > 0 && !HasPurchased(e.item)) {
     if (purchases.size() >= opt.purchases_kept)
       purchases.erase(purchases.begin(), purchases.end() - static_cast<std::ptrdiff_t>(opt.purchases_kept - 1));

@@ -72,6 +72,20 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["user.purchases_kept"] = N([](const Config& c) { return c.pipeline.user.purchases_kept; });
   f["user.affinity_categories"] = N([](const Config& c) { return c.pipeline.user.affinity_categories; });
   f["user.affinity_half_life_s"] = N([](const Config& c) { return c.pipeline.user.affinity_half_life_ms; });
+  f["user.affinity_half_life_events"] =
+      N([](const Config& c) { return c.pipeline.user.affinity_half_life_events; });
+  f["model.clock"] = [](const Config& c) {
+    // One key sets both flags; a mismatch would show as a third value.
+    const auto& p = c.pipeline;
+    if (p.items.activity_clock != p.user.activity_clock) return std::string("mixed");
+    return std::string(p.items.activity_clock ? "events" : "event_time");
+  };
+  f["model.popularity_half_life_events"] =
+      N([](const Config& c) { return c.pipeline.items.popularity_half_life_events; });
+  f["model.cooccurrence_half_life_events"] =
+      N([](const Config& c) { return c.pipeline.items.cooccurrence_half_life_events; });
+  f["model.transition_half_life_events"] =
+      N([](const Config& c) { return c.pipeline.items.transition_half_life_events; });
   f["user.dedupe_window"] = N([](const Config& c) { return c.pipeline.user.dedupe_window; });
   f["model.popularity_half_life_s"] = N([](const Config& c) { return c.pipeline.items.popularity_half_life_ms; });
   f["model.cooccurrence_half_life_s"] =

@@ -107,6 +107,25 @@ TEST(TopList, KeepsTheBestKHeaviestFirst) {
   EXPECT_EQ(Keys(list), (std::vector<uint32_t>{5, 7, 98}));
 }
 
+TEST(TopList, SpaceSavingAlwaysAdmitsTheNewKeyAtTheLightestWeightPlusItsOwn) {
+  TopList<uint32_t> list;
+  EXPECT_TRUE(list.AddSpaceSaving(1, std::log(10.0), 2));
+  EXPECT_TRUE(list.AddSpaceSaving(2, std::log(4.0), 2));
+  // Full: key 3 (weight 1) takes key 2's place with 4 + 1 = 5, where Add
+  // would have refused it.
+  EXPECT_TRUE(list.AddSpaceSaving(3, 0.0, 2));
+  EXPECT_EQ(Keys(list), (std::vector<uint32_t>{1, 3}));
+  EXPECT_NEAR(list.WeightOf(3), std::log(5.0), 1e-12);
+  // A present key accumulates as with Add.
+  list.AddSpaceSaving(3, std::log(6.0), 2);
+  EXPECT_NEAR(list.WeightOf(3), std::log(11.0), 1e-12);
+  EXPECT_EQ(Keys(list), (std::vector<uint32_t>{3, 1}));
+  // A stream whose heavy key changes: after enough increments of key 9, it
+  // leads, although each increment alone is lighter than every entry.
+  for (int i = 0; i < 30; ++i) list.AddSpaceSaving(9, 0.0, 2);
+  EXPECT_EQ(Keys(list, 1), (std::vector<uint32_t>{9}));
+}
+
 TEST(TopList, UpdatesAccumulateSetOverwritesRemoveDeletes) {
   TopList<uint32_t> list;
   list.Add(1, std::log(2.0), 4);
@@ -202,8 +221,9 @@ TEST(UserState, LoweredLimitsApplyToRestoredState) {
   EXPECT_EQ(u.purchases, (std::vector<ItemId>{5, 6}));
 }
 
-TEST(UserState, CategoryAffinityDecays) {
+TEST(UserState, CategoryAffinityDecaysInEventTime) {
   UserOptions opt;
+  opt.activity_clock = false;
   opt.affinity_half_life_ms = kHour;
   const DecayClock clock(opt.affinity_half_life_ms, 0);
   std::vector<TopList<CategoryId>::Entry> top;
@@ -226,6 +246,27 @@ TEST(UserState, CategoryAffinityDecays) {
   b.affinity.Top(2, top);
   ASSERT_EQ(top.size(), 2u);
   EXPECT_EQ(top[0].key, 2u);
+}
+
+TEST(UserState, CategoryAffinityAgesWithTheUsersOwnEvents) {
+  UserOptions opt;  // the activity clock is the default
+  ASSERT_TRUE(opt.activity_clock);
+  opt.affinity_half_life_events = 1;
+  const DecayClock clock(1.0, 0);
+  // A purchase (weight 8) in category 1 a year before three views in
+  // category 2: the year counts for nothing, the three events for three
+  // half-lives. At the user's 4th event: 8/8 = 1 against 1/4 + 1/2 + 1.
+  UserState u;
+  u.Apply(Ev(10, 1, EventType::kPurchase, kT0), opt, kWeights);
+  for (int i = 0; i < 3; ++i) u.Apply(Ev(20, 2, EventType::kView, kT0 + 365 * 24 * kHour + i), opt, kWeights);
+  EXPECT_NEAR(clock.ValueAt(u.affinity.WeightOf(1), 3), 1.0, 1e-9);
+  EXPECT_NEAR(clock.ValueAt(u.affinity.WeightOf(2), 3), 1.75, 1e-9);
+  // The same events a second apart give the same weights.
+  UserState v;
+  v.Apply(Ev(10, 1, EventType::kPurchase, kT0), opt, kWeights);
+  for (int i = 0; i < 3; ++i) v.Apply(Ev(20, 2, EventType::kView, kT0 + 1000 + i), opt, kWeights);
+  EXPECT_EQ(v.affinity.WeightOf(1), u.affinity.WeightOf(1));
+  EXPECT_EQ(v.affinity.WeightOf(2), u.affinity.WeightOf(2));
 }
 
 TEST(UserState, AffinityIsBoundedByAffinityCategories) {
@@ -308,8 +349,8 @@ TEST(ItemModel, CooccurrenceIsSymmetric) {
   const double w21 = w.model.item(2).neighbours.WeightOf(1);
   ASSERT_NE(w12, kLogZero);
   EXPECT_EQ(w12, w21);
-  // sqrt(view 1 * cart 4) at distance 0.
-  EXPECT_NEAR(w.model.cooc_clock().ValueAt(w12, kT0 + 1000), 2.0, 1e-9);
+  // sqrt(view 1 * cart 4) at distance 0, on item 1's own clock.
+  EXPECT_NEAR(w.model.cooc_clock().ValueAt(w12, w.model.ItemNow(w.model.item(1), kT0 + 1000)), 2.0, 1e-9);
   // An item never pairs with itself.
   w.Apply("u", 2, 0, EventType::kView, kT0 + 2000);
   EXPECT_EQ(w.model.item(2).neighbours.WeightOf(2), kLogZero);
@@ -333,9 +374,50 @@ TEST(ItemModel, NearerEventsPairStrongerWithinWindowAndGap) {
   EXPECT_EQ(w.model.item(4).neighbours.WeightOf(5), kLogZero);
 }
 
+TEST(ItemModel, CooccurrenceListsAgeWithTheirItemsOwnEvents) {
+  ItemModelOptions io;
+  io.cooccurrence_half_life_events = 1;
+  World w(io);
+  // Item 1 pairs with 2, then with 3 after three more events of item 1
+  // (with item 4, another user): 2's weight is then 1/2^4 of a fresh one.
+  w.Apply("a", 2, 0, EventType::kView, kT0);
+  w.Apply("a", 1, 0, EventType::kView, kT0 + 1);
+  for (int i = 0; i < 3; ++i) {
+    w.Apply("b" + std::to_string(i), 1, 0, EventType::kView, kT0 + 2 + i);
+  }
+  w.Apply("c", 3, 0, EventType::kView, kT0 + 10);
+  w.Apply("c", 1, 0, EventType::kView, kT0 + 11);
+  const ItemRow& one = w.model.item(1);
+  EXPECT_EQ(one.count, 5u);
+  EXPECT_NEAR(std::exp(one.neighbours.WeightOf(2) - one.neighbours.WeightOf(3)), 1.0 / 16, 1e-12);
+  // Item 2's list has aged by none of those events: its weight of 1 is as
+  // fresh as when it was learned.
+  const ItemRow& two = w.model.item(2);
+  EXPECT_NEAR(w.model.cooc_clock().ValueAt(two.neighbours.WeightOf(1), w.model.ItemNow(two, 0)), 1.0, 1e-12);
+}
+
+TEST(ItemModel, PopularityAgesWithTheModelsEventsNotTheirTimes) {
+  ItemModelOptions io;
+  io.popularity_half_life_events = 2;
+  World w(io);
+  // Item 1 once, then item 2 twice a year later. The model's clock reads
+  // the events learned before each: 0 for item 1, 1 and 2 for item 2; the
+  // year counts for nothing. At clock 3, half-lives of 2 events apart.
+  w.Apply("a", 1, 0, EventType::kView, kT0);
+  w.Apply("b", 2, 0, EventType::kView, kT0 + 365 * 24 * kHour);
+  w.Apply("c", 2, 0, EventType::kView, kT0 + 365 * 24 * kHour + 1);
+  const auto& clock = w.model.pop_clock();
+  const double now = w.model.Now(0);
+  EXPECT_EQ(now, 3.0);
+  EXPECT_NEAR(clock.ValueAt(w.model.item(1).log_pop, now), std::pow(2.0, -1.5), 1e-12);
+  EXPECT_NEAR(clock.ValueAt(w.model.item(2).log_pop, now), std::pow(2.0, -1.0) + std::pow(2.0, -0.5), 1e-12);
+}
+
 TEST(ItemModel, PurchaseToPurchaseTransitionsWeighMostAndAreDirected) {
   constexpr CategoryId kPhones = 0, kCases = 1, kChargers = 2, kShoes = 3;
-  World w;
+  ItemModelOptions io;
+  io.activity_clock = false;  // exact weights: every pair learned at one event time
+  World w(io);
   w.Apply("p2p", 1, kPhones, EventType::kPurchase, kT0);
   w.Apply("p2p", 11, kCases, EventType::kPurchase, kT0 + 1000);
   w.Apply("v2p", 2, kPhones, EventType::kView, kT0);
@@ -366,7 +448,9 @@ TEST(ItemModel, PurchaseToPurchaseTransitionsWeighMostAndAreDirected) {
 }
 
 TEST(ItemModel, PopularityByCategoryAndGlobally) {
-  World w;
+  ItemModelOptions io;
+  io.activity_clock = false;  // exact weights: events milliseconds apart
+  World w(io);
   for (int i = 0; i < 3; ++i) w.Apply("a" + std::to_string(i), 1, 0, EventType::kPurchase, kT0 + i);
   w.Apply("b", 2, 0, EventType::kView, kT0 + 10);
   w.Apply("c", 3, 1, EventType::kCart, kT0 + 20);
