@@ -57,10 +57,8 @@ class TopList {
       return true;
     }
     if (entries_.empty()) return false;
-    size_t min_i = 0;
-    for (size_t i = 1; i < entries_.size(); ++i)
-      if (Worse(entries_[i], entries_[min_i])) min_i = i;
-    entries_[min_i] = {key, LogAddExp(entries_[min_i].log_weight, log_increment)};
+    Entry& lightest = entries_[Lightest()];
+    lightest = {key, LogAddExp(lightest.log_weight, log_increment)};
     return true;
   }
 
@@ -122,15 +120,20 @@ class TopList {
   static bool Worse(const Entry& a, const Entry& b) {
     return a.log_weight != b.log_weight ? a.log_weight < b.log_weight : a.key > b.key;
   }
+  // REQUIRES: !entries_.empty(). The index of the entry that goes first.
+  size_t Lightest() const {
+    size_t min_i = 0;
+    for (size_t i = 1; i < entries_.size(); ++i)
+      if (Worse(entries_[i], entries_[min_i])) min_i = i;
+    return min_i;
+  }
   bool Insert(Key key, double log_weight, size_t capacity) {
     if (entries_.size() < capacity) {
       entries_.push_back({key, log_weight});
       return true;
     }
     if (entries_.empty()) return false;
-    size_t min_i = 0;
-    for (size_t i = 1; i < entries_.size(); ++i)
-      if (Worse(entries_[i], entries_[min_i])) min_i = i;
+    const size_t min_i = Lightest();
     if (!Worse(entries_[min_i], Entry{key, log_weight})) return false;
     entries_[min_i] = {key, log_weight};
     return true;
