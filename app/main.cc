@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <string>
 
 #include "app/commands.h"
 #include "app/config.h"
@@ -25,10 +26,45 @@ void AddCommon(CLI::App* sub, Common& c) {
 }
 
 void AddGenerator(CLI::App* sub, GeneratorOptions& g) {
+  sub->add_option_function<std::string>(
+         "--world", [&g](const std::string& w) { g.world = w == "hard" ? World::kHard : World::kSimple; },
+         "simple: the original shop; hard: departments, hub categories, sessions, noise, cart-then-buy "
+         "(with its own defaults: 20000 users, 30000 items, 120 categories, complement follow 0.5)")
+      ->transform(CLI::IsMember({"simple", "hard"}, CLI::ignore_case))
+      ->default_str("simple");
   sub->add_option("--seed", g.seed, "generator seed")->capture_default_str();
   sub->add_option("--users", g.users, "users in the simulated shop")->capture_default_str()->check(CLI::Range(1, 100'000'000));
   sub->add_option("--items", g.items, "items in the simulated shop")->capture_default_str()->check(CLI::Range(1, 100'000'000));
   sub->add_option("--categories", g.categories, "categories")->capture_default_str()->check(CLI::Range(2, 100'000));
+  sub->add_option("--complement-follow", g.complement_follow, "P(the category after a purchase is a planted complement)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--departments", g.departments, "hard world: departments the categories are grouped into")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100'000));
+  sub->add_option("--hubs", g.hubs, "hard world: popular hub categories (no complements)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100'000));
+  sub->add_option("--noise", g.noise, "hard world: P(a jump to a random category), per event")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  // The hard world starts from its own defaults; options given explicitly win.
+  sub->callback([sub, &g] {
+    if (g.world != World::kHard) return;
+    const GeneratorOptions given = g;
+    g = GeneratorOptions::Hard();
+    auto keep = [&](const char* name, auto member) {
+      if (sub->count(name) > 0) g.*member = given.*member;
+    };
+    keep("--seed", &GeneratorOptions::seed);
+    keep("--users", &GeneratorOptions::users);
+    keep("--items", &GeneratorOptions::items);
+    keep("--categories", &GeneratorOptions::categories);
+    keep("--complement-follow", &GeneratorOptions::complement_follow);
+    keep("--departments", &GeneratorOptions::departments);
+    keep("--hubs", &GeneratorOptions::hubs);
+    keep("--noise", &GeneratorOptions::noise);
+  });
 }
 
 }  // namespace
