@@ -62,6 +62,7 @@ void ItemModel::Learn(const Event& e, std::span<const UserEvent> history) {
     row.log_pop = LogAddExp(row.log_pop, pop_inc);
     CategoryRow& cat = MutableCategory(e.category);
     cat.log_pop = LogAddExp(cat.log_pop, pop_inc);
+    log_pop_total_ = LogAddExp(log_pop_total_, pop_inc);
     RefreshRankings(e.item, row);
   }
 
@@ -73,6 +74,12 @@ void ItemModel::Learn(const Event& e, std::span<const UserEvent> history) {
   for (auto it = history.rbegin(); it != history.rend() && distance < opt_.window; ++it, ++distance) {
     const UserEvent& p = *it;
     if (e.ts_ms - p.ts_ms > opt_.max_gap_ms) break;
+    if (distance == 0 && p.type == EventType::kPurchase && p.category != kNoId) {
+      const double inc = transition_clock_.Increment(1.0, Now(e.ts_ms));
+      CategoryRow& from = MutableCategory(p.category);
+      from.log_after_purchase = LogAddExp(from.log_after_purchase, inc);
+      if (p.category != e.category) from.after_purchase.Add(e.category, inc, opt_.transition_successors);
+    }
     const double w = std::sqrt(Weight(p.type) * we) / static_cast<double>(1 + distance);
     if (p.item != e.item && p.item < items_.size() &&
         std::find(seen_items_.begin(), seen_items_.end(), p.item) == seen_items_.end()) {
@@ -140,9 +147,14 @@ void ItemModel::RestoreCategory(CategoryId id, CategoryRow row) {
   TouchPool(id);
 }
 
-void ItemModel::RestoreGlobal(TopList<ItemId> top, uint64_t version) {
+void ItemModel::RestoreGlobal(TopList<ItemId> top, uint64_t version, double log_pop_total) {
   global_top_ = std::move(top);
   version_ = version;
+  log_pop_total_ = log_pop_total;
+  if (std::isnan(log_pop_total)) {
+    log_pop_total_ = kLogZero;
+    for (const CategoryRow& c : categories_) log_pop_total_ = LogAddExp(log_pop_total_, c.log_pop);
+  }
 }
 
 }  // namespace recstream::model

@@ -35,6 +35,13 @@ struct CategoryRow {
   double log_out = kLogZero;       // total outgoing transition weight
   TopList<CategoryId> successors;  // decayed transitions to other categories
   TopList<ItemId> top_items;       // most popular active items
+  // What a user did next after buying in this category: the events that
+  // immediately followed a purchase (each weighs 1, on transition_clock),
+  // all of them in log_after_purchase, those in another category by
+  // category in after_purchase. P(b | purchase in a) without the browsing
+  // between categories that dilutes `successors`.
+  double log_after_purchase = kLogZero;
+  TopList<CategoryId> after_purchase;
 };
 
 class ItemModel {
@@ -63,6 +70,10 @@ class ItemModel {
   size_t item_count() const { return items_.size(); }
   size_t category_count() const { return categories_.size(); }
   const TopList<ItemId>& global_top() const { return global_top_; }
+  // The decayed popularity of the whole catalog (on pop_clock, the sum of
+  // every category's log_pop): the base rate P(c) = pop(c) / total of the
+  // complement lift.
+  double log_pop_total() const { return log_pop_total_; }
 
   // Learns from event e of a user whose earlier events are history (oldest
   // first, e not included). REQUIRES: e.item and e.category valid ids.
@@ -89,7 +100,9 @@ class ItemModel {
   void ClearDirty();
   void RestoreItem(ItemId id, ItemRow row);
   void RestoreCategory(CategoryId id, CategoryRow row);
-  void RestoreGlobal(TopList<ItemId> top, uint64_t version);
+  // log_pop_total NaN (a row written before it was kept): summed from the
+  // restored categories, so RestoreCategory must come first.
+  void RestoreGlobal(TopList<ItemId> top, uint64_t version, double log_pop_total);
 
  private:
   ItemRow& MutableItem(ItemId id);
@@ -105,6 +118,7 @@ class ItemModel {
   std::vector<CategoryRow> categories_;
   TopList<ItemId> global_top_;
   uint64_t version_ = 0;
+  double log_pop_total_ = kLogZero;
   std::vector<ItemId> dirty_items_;
   std::vector<CategoryId> dirty_categories_;
   std::vector<uint8_t> item_dirty_flag_, category_dirty_flag_;

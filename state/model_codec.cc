@@ -1,5 +1,7 @@
 #include "state/model_codec.h"
 
+#include <limits>
+
 #include "state/codec.h"
 
 namespace recstream::state {
@@ -127,32 +129,40 @@ void EncodeCategory(const model::CategoryRow& row, std::string& out) {
   w.Double(row.log_out);
   PutList(w, row.successors);
   PutList(w, row.top_items);
+  w.Double(row.log_after_purchase);
+  PutList(w, row.after_purchase);
 }
 
 bool DecodeCategory(std::string_view in, model::CategoryRow& row) {
   Reader r(in);
   uint8_t version;
-  if (!r.U8(version) || version != kCategoryFormat) return false;
+  if (!r.U8(version) || version < 1 || version > kCategoryFormat) return false;
   row = model::CategoryRow{};
   if (!r.Double(row.log_pop) || !r.Double(row.log_out) || !GetList(r, row.successors) ||
       !GetList(r, row.top_items))
     return false;
+  if (version >= 2 && (!r.Double(row.log_after_purchase) || !GetList(r, row.after_purchase))) return false;
   return Finish(r);
 }
 
-void EncodeGlobal(const model::TopList<model::ItemId>& top, uint64_t version, std::string& out) {
+void EncodeGlobal(const model::TopList<model::ItemId>& top, uint64_t version, double log_pop_total,
+                  std::string& out) {
   out.clear();
   Writer w(out);
   w.U8(kGlobalFormat);
   w.Varint(version);
+  w.Double(log_pop_total);
   PutList(w, top);
 }
 
-bool DecodeGlobal(std::string_view in, model::TopList<model::ItemId>& top, uint64_t& version) {
+bool DecodeGlobal(std::string_view in, model::TopList<model::ItemId>& top, uint64_t& version,
+                  double& log_pop_total) {
   Reader r(in);
   uint8_t v;
-  if (!r.U8(v) || v != kGlobalFormat) return false;
-  if (!r.Varint(version) || !GetList(r, top)) return false;
+  if (!r.U8(v) || v < 1 || v > kGlobalFormat || !r.Varint(version)) return false;
+  log_pop_total = std::numeric_limits<double>::quiet_NaN();
+  if (v >= 2 && !r.Double(log_pop_total)) return false;
+  if (!GetList(r, top)) return false;
   return Finish(r);
 }
 

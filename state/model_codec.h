@@ -16,8 +16,12 @@ namespace recstream::state {
 inline constexpr uint8_t kUserFormat = 2;
 inline constexpr uint8_t kVectorFormat = 1;
 inline constexpr uint8_t kItemFormat = 1;
-inline constexpr uint8_t kCategoryFormat = 1;
-inline constexpr uint8_t kGlobalFormat = 1;
+// 2 added what follows a purchase (CategoryRow::after_purchase); 1 is still
+// read, with that list empty.
+inline constexpr uint8_t kCategoryFormat = 2;
+// 2 added the catalog's popularity total; 1 is still read (the total then
+// comes back NaN and ItemModel::RestoreGlobal sums it from the categories).
+inline constexpr uint8_t kGlobalFormat = 2;
 
 void EncodeUser(const model::UserState& u, std::string& out);
 bool DecodeUser(std::string_view in, model::UserState& u);
@@ -25,8 +29,10 @@ void EncodeItem(const model::ItemRow& r, std::string& out);
 bool DecodeItem(std::string_view in, model::ItemRow& r);
 void EncodeCategory(const model::CategoryRow& r, std::string& out);
 bool DecodeCategory(std::string_view in, model::CategoryRow& r);
-void EncodeGlobal(const model::TopList<model::ItemId>& top, uint64_t version, std::string& out);
-bool DecodeGlobal(std::string_view in, model::TopList<model::ItemId>& top, uint64_t& version);
+void EncodeGlobal(const model::TopList<model::ItemId>& top, uint64_t version, double log_pop_total,
+                  std::string& out);
+bool DecodeGlobal(std::string_view in, model::TopList<model::ItemId>& top, uint64_t& version,
+                  double& log_pop_total);
 
 // One embedding row: its row index (items), bookkeeping, input and output
 // vectors of dim floats each.

@@ -63,8 +63,10 @@ rocksdb::Status ModelStore::Load(model::ItemModel& model, IdDictionary& items, I
   if (!s.ok()) return s;
   model::TopList<model::ItemId> top;
   uint64_t version = 0;
-  if (!DecodeGlobal(v, top, version)) return rocksdb::Status::Corruption("unreadable model.global row");
-  model.RestoreGlobal(std::move(top), version);
+  double log_pop_total = 0;
+  if (!DecodeGlobal(v, top, version, log_pop_total))
+    return rocksdb::Status::Corruption("unreadable model.global row");
+  model.RestoreGlobal(std::move(top), version, log_pop_total);
   return rocksdb::Status::OK();
 }
 
@@ -81,7 +83,7 @@ void ModelStore::Flush(const model::ItemModel& model, IdDictionary& items, IdDic
     batch.Put(db_.handle(Cf::kCategories), IdKey(id), scratch_).PermitUncheckedError();
   }
   if (model.global_dirty()) {
-    EncodeGlobal(model.global_top(), model.version(), scratch_);
+    EncodeGlobal(model.global_top(), model.version(), model.log_pop_total(), scratch_);
     batch.Put(db_.handle(Cf::kMeta), kGlobalKey, scratch_).PermitUncheckedError();
   }
 }

@@ -110,6 +110,8 @@ void ExpectSameCategory(const CategoryRow& a, const CategoryRow& b) {
   EXPECT_EQ(Bits(a.log_out), Bits(b.log_out));
   ExpectSameList(a.successors, b.successors);
   ExpectSameList(a.top_items, b.top_items);
+  EXPECT_EQ(Bits(a.log_after_purchase), Bits(b.log_after_purchase));
+  ExpectSameList(a.after_purchase, b.after_purchase);
 }
 
 // A user with every field populated, including boundary values.
@@ -239,6 +241,8 @@ CategoryRow RichCategory() {
   r.top_items.Add(100, 9.0, 8);
   r.top_items.Add(200, std::numeric_limits<double>::infinity(), 8);
   r.top_items.Add(300, FromBits(0x7ff8000000000123ULL), 8);  // NaN with a payload
+  r.log_after_purchase = -1.5;
+  r.after_purchase.Add(3, 0.75, 8);
   return r;
 }
 
@@ -686,8 +690,8 @@ TEST(StateModelCodecTest, EncodeReplacesPreviousContentOfOut) {
   EXPECT_EQ(cat_reused, cat_fresh);
 
   std::string g_fresh, g_reused = "z";
-  EncodeGlobal(RichGlobal(), 1, g_fresh);
-  EncodeGlobal(RichGlobal(), 1, g_reused);
+  EncodeGlobal(RichGlobal(), 1, 2.5, g_fresh);
+  EncodeGlobal(RichGlobal(), 1, 2.5, g_reused);
   EXPECT_EQ(g_reused, g_fresh);
 }
 
@@ -718,16 +722,63 @@ TEST(StateModelCodecTest, GlobalRoundTrips) {
   for (uint64_t version : {uint64_t{0}, uint64_t{1834}, kU64Max}) {
     for (const auto& top : {TopList<model::ItemId>{}, RichGlobal()}) {
       std::string out;
-      EncodeGlobal(top, version, out);
+      EncodeGlobal(top, version, -3.25, out);
       EXPECT_EQ(static_cast<uint8_t>(out[0]), kGlobalFormat);
       TopList<model::ItemId> back = RichGlobal();
       back.Add(999'999, 1.0, 100);
       uint64_t back_version = 7;
-      ASSERT_TRUE(DecodeGlobal(out, back, back_version));
+      double back_total = 0;
+      ASSERT_TRUE(DecodeGlobal(out, back, back_version, back_total));
       EXPECT_EQ(back_version, version);
+      EXPECT_EQ(back_total, -3.25);
       ExpectSameList(back, top);
     }
   }
+}
+
+// A category row of format 1 (before after_purchase) is still read, with
+// that list empty.
+TEST(StateModelCodecTest, CategoryFormatOneIsReadWithoutAfterPurchase) {
+  std::string v1;
+  Writer w(v1);
+  w.U8(1);
+  w.Double(3.25);
+  w.Double(1.5);
+  w.Varint(0);  // successors
+  w.Varint(0);  // top_items
+  CategoryRow row = RichCategory();
+  ASSERT_TRUE(DecodeCategory(v1, row));
+  EXPECT_EQ(row.log_pop, 3.25);
+  EXPECT_EQ(row.log_out, 1.5);
+  EXPECT_EQ(row.log_after_purchase, model::kLogZero);
+  EXPECT_EQ(row.after_purchase.size(), 0u);
+}
+
+// A row of format 1 (no popularity total) is still read: the total comes
+// back NaN, which ItemModel::RestoreGlobal replaces by the categories' sum.
+TEST(StateModelCodecTest, GlobalFormatOneIsReadWithoutTotal) {
+  std::string v1;
+  Writer w(v1);
+  w.U8(1);
+  w.Varint(1834);
+  w.Varint(0);  // an empty list
+  TopList<model::ItemId> top = RichGlobal();
+  uint64_t version = 0;
+  double total = 0;
+  ASSERT_TRUE(DecodeGlobal(v1, top, version, total));
+  EXPECT_EQ(version, 1834u);
+  EXPECT_TRUE(std::isnan(total));
+  EXPECT_EQ(top.size(), 0u);
+
+  model::ItemModelOptions opt;
+  model::ItemModel m(opt);
+  CategoryRow a, b;
+  a.log_pop = std::log(3.0);
+  b.log_pop = std::log(5.0);
+  m.RestoreCategory(0, a);
+  m.RestoreCategory(1, b);
+  m.RestoreGlobal({}, 1834, total);
+  EXPECT_NEAR(m.log_pop_total(), std::log(8.0), 1e-12);
 }
 
 // ---------------------------------------------------------------------------
@@ -742,7 +793,8 @@ TEST(StateModelCodecTest, EmptyInputIsRejected) {
   EXPECT_FALSE(DecodeUser("", u));
   EXPECT_FALSE(DecodeItem("", i));
   EXPECT_FALSE(DecodeCategory("", c));
-  EXPECT_FALSE(DecodeGlobal("", t, v));
+  double total;
+  EXPECT_FALSE(DecodeGlobal("", t, v, total));
 }
 
 TEST(StateModelCodecTest, UnknownVersionByteIsRejected) {
@@ -750,7 +802,7 @@ TEST(StateModelCodecTest, UnknownVersionByteIsRejected) {
   EncodeUser(RichUser(), user);
   EncodeItem(RichItem(), item);
   EncodeCategory(RichCategory(), cat);
-  EncodeGlobal(RichGlobal(), 3, global);
+  EncodeGlobal(RichGlobal(), 3, 1.0, global);
   const std::string vector = EncodeVector(MakeVectorRow(4, 1));
   std::string emb;
   EncodeEmbeddingGlobals({1, 2, 3}, 4, emb);
@@ -767,14 +819,15 @@ TEST(StateModelCodecTest, UnknownVersionByteIsRejected) {
       CategoryRow c;
       TopList<model::ItemId> t;
       uint64_t v;
+      double total;
       EXPECT_FALSE(DecodeUser(with_version(user, kUserFormat + delta), u));
       EXPECT_FALSE(DecodeUser(with_version(user, version), u));
       EXPECT_FALSE(DecodeItem(with_version(item, kItemFormat + delta), i));
       EXPECT_FALSE(DecodeItem(with_version(item, version), i));
       EXPECT_FALSE(DecodeCategory(with_version(cat, kCategoryFormat + delta), c));
       EXPECT_FALSE(DecodeCategory(with_version(cat, version), c));
-      EXPECT_FALSE(DecodeGlobal(with_version(global, kGlobalFormat + delta), t, v));
-      EXPECT_FALSE(DecodeGlobal(with_version(global, version), t, v));
+      EXPECT_FALSE(DecodeGlobal(with_version(global, kGlobalFormat + delta), t, v, total));
+      EXPECT_FALSE(DecodeGlobal(with_version(global, version), t, v, total));
       uint32_t row;
       model::EmbeddingTable::Meta meta;
       std::vector<float> in(4), out(4);
@@ -903,7 +956,7 @@ TEST(StateModelCodecTest, TrailingBytesAreRejected) {
   EncodeUser(RichUser(), user);
   EncodeItem(RichItem(), item);
   EncodeCategory(RichCategory(), cat);
-  EncodeGlobal(RichGlobal(), 3, global);
+  EncodeGlobal(RichGlobal(), 3, 1.0, global);
   UserState u;
   ItemRow i;
   CategoryRow c;
@@ -912,7 +965,8 @@ TEST(StateModelCodecTest, TrailingBytesAreRejected) {
   EXPECT_FALSE(DecodeUser(user + '\0', u));
   EXPECT_FALSE(DecodeItem(item + '\0', i));
   EXPECT_FALSE(DecodeCategory(cat + '\0', c));
-  EXPECT_FALSE(DecodeGlobal(global + '\0', t, v));
+  double total;
+  EXPECT_FALSE(DecodeGlobal(global + '\0', t, v, total));
 }
 
 TEST(StateModelCodecTest, UnknownEventTypeIsRejected) {
@@ -961,10 +1015,12 @@ TEST(StateModelCodecTest, HugeCountsAreRejectedWithoutAllocating) {
   Writer wg(global);
   wg.U8(kGlobalFormat);
   wg.Varint(1);
+  wg.Double(0.0);
   wg.Varint(kU64Max);
   TopList<model::ItemId> t;
   uint64_t v;
-  EXPECT_FALSE(DecodeGlobal(global, t, v));
+  double total;
+  EXPECT_FALSE(DecodeGlobal(global, t, v, total));
 }
 
 // ---------------------------------------------------------------------------
@@ -1011,13 +1067,18 @@ bool DecodeCategoryStable(std::string_view in) {
 bool DecodeGlobalStable(std::string_view in) {
   TopList<model::ItemId> t;
   uint64_t v = 0;
-  if (!DecodeGlobal(in, t, v)) return false;
+  double total = 0;
+  if (!DecodeGlobal(in, t, v, total)) return false;
   std::string again;
-  EncodeGlobal(t, v, again);
+  EncodeGlobal(t, v, total, again);
   TopList<model::ItemId> back;
   uint64_t back_v = 0;
-  EXPECT_TRUE(DecodeGlobal(again, back, back_v));
+  double back_total = 0;
+  EXPECT_TRUE(DecodeGlobal(again, back, back_v, back_total));
   EXPECT_EQ(back_v, v);
+  if (!std::isnan(total)) {
+    EXPECT_EQ(back_total, total);
+  }
   ExpectSameList(back, t);
   return true;
 }
@@ -1073,7 +1134,7 @@ std::vector<Encoded> AllEncodings() {
   EncodeCategory(RichCategory(), cat.bytes);
   all.push_back(cat);
   Encoded global{"global", {}, DecodeGlobalStable};
-  EncodeGlobal(RichGlobal(), 1834, global.bytes);
+  EncodeGlobal(RichGlobal(), 1834, 4.5, global.bytes);
   all.push_back(global);
   all.push_back({"vector row", EncodeVector(MakeVectorRow(kFuzzDim, 12345)), DecodeVectorStable});
   Encoded emb{"embedding globals", {}, DecodeEmbeddingGlobalsStable};

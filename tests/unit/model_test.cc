@@ -447,6 +447,34 @@ TEST(ItemModel, PurchaseToPurchaseTransitionsWeighMostAndAreDirected) {
   EXPECT_EQ(phones.successors.WeightOf(kPhones), kLogZero);
 }
 
+// after_purchase holds what came right after a purchase, once per event:
+// the next event only, any type; one in the same category counts in the
+// total but names no successor.
+TEST(ItemModel, AfterPurchaseCountsTheEventRightAfterAPurchase) {
+  constexpr CategoryId kPhones = 0, kCases = 1, kChargers = 2;
+  ItemModelOptions io;
+  io.activity_clock = false;
+  World w(io);
+  w.Apply("a", 1, kPhones, EventType::kPurchase, kT0);
+  w.Apply("a", 11, kCases, EventType::kView, kT0);
+  w.Apply("a", 21, kChargers, EventType::kView, kT0);  // after a view: not counted
+  w.Apply("b", 2, kPhones, EventType::kPurchase, kT0);
+  w.Apply("b", 3, kPhones, EventType::kView, kT0);     // same category: total only
+  w.Apply("c", 4, kPhones, EventType::kView, kT0);
+  w.Apply("c", 22, kChargers, EventType::kView, kT0);  // after a view: not counted
+  const CategoryRow& phones = w.model.category(kPhones);
+  const auto& clock = w.model.transition_clock();
+  EXPECT_NEAR(clock.ValueAt(phones.log_after_purchase, kT0), 2.0, 1e-9);
+  EXPECT_NEAR(clock.ValueAt(phones.after_purchase.WeightOf(kCases), kT0), 1.0, 1e-9);
+  EXPECT_EQ(phones.after_purchase.WeightOf(kChargers), kLogZero);
+  EXPECT_EQ(phones.after_purchase.WeightOf(kPhones), kLogZero);
+  EXPECT_TRUE(w.model.category(kCases).after_purchase.empty());
+  // The catalog's popularity total is the sum of the categories'.
+  double sum = kLogZero;
+  for (CategoryId c = 0; c < w.model.category_count(); ++c) sum = LogAddExp(sum, w.model.category(c).log_pop);
+  EXPECT_NEAR(w.model.log_pop_total(), sum, 1e-9);
+}
+
 TEST(ItemModel, PopularityByCategoryAndGlobally) {
   ItemModelOptions io;
   io.activity_clock = false;  // exact weights: events milliseconds apart
