@@ -225,6 +225,12 @@ Registry Build(Config& c) {
   k["recommend.ranker_cross_category_weight"] = Real(&rc.ranker_cross_category_weight, 0, 1000);
   k["recommend.complement_embedding_share"] = Real(&rc.complement_embedding_share, 0, 1);
   k["recommend.mmr_lambda"] = Real(&rc.mmr_lambda, 0, 1);
+  k["recommend.complement_lift"] = Bool(&rc.complement_lift);
+  k["recommend.complement_prior"] = Real(&rc.complement_prior, 0, 1e9);
+  k["recommend.complement_min_weight"] = Real(&rc.complement_min_weight, 0, 1e9);
+  k["recommend.after_purchase_prior"] = Real(&rc.after_purchase_prior, 0, 1e9);
+  k["recommend.after_purchase_min_events"] = Real(&rc.after_purchase_min_events, 0, 1e9);
+  k["recommend.in_cart_candidates"] = Int(&rc.in_cart_candidates, 0, 1000);
   k["log.level"] = String(&c.log_level);
   k["admin.port"] = Int(&c.admin.port, 0, 65535);
   k["admin.address"] = String(&c.admin.address);

@@ -2,24 +2,32 @@
 // ranking"), on top of the online embedding model.
 //
 //   1. Complement categories of the trigger's category (and of the user's
-//      strongest affinities): a blend of decayed transition probabilities
-//      P(b | a) and the embedding's category affinity sigma(inc[a] . outc[b]).
-//   2. Candidates: the popular items of those categories, of the user's
-//      affinity categories and of the trigger's own category (bounded pools),
-//      plus the co-occurrence neighbours of the last items, plus the global
-//      top as a fallback.
+//      strongest affinities), by lift over the base rate: P(b | a) from
+//      decayed transitions, shrunk towards b's share of all activity P(b)
+//      (complement_prior), ranked by the excess P~(b | a) - P(b), a floor on
+//      the evidence (complement_min_weight). After a purchase the same from
+//      what users did right after buying in a (CategoryRow::after_purchase).
+//      Optionally blended with the embedding's category affinity.
+//   2. Candidates, each source bounded: the popular items of those
+//      categories, of the user's affinity categories and of the trigger's
+//      own category; the co-occurrence neighbours of the last 3 items; the
+//      user's own recent items; what the user carted or faved and has not
+//      bought (the carted trigger included); the global top as a fallback.
 //   3. One blended score per candidate: a log-linear Ranker over features
-//      (co-occurrence with the trigger and with the earlier items, the
-//      complement score of its category, the user's affinity for it, same
-//      category as the trigger, trend, count, and the user-vector score
-//      u . out[x] of the UserEncoder). Its weights are learned online
-//      (Learn): before each event is applied, the candidates of the user's
-//      previous list are ranked again and the blend moves towards the item
-//      the user actually chose.
-//   4. Diversification: MMR over the best 3K by cosine of the items' input
-//      vectors, under a per-category quota; the user's purchases, the trigger
-//      and inactive items are dropped; a reason per item (the component that
-//      contributed most).
+//      (co-occurrence with the trigger, with the earlier items and summed,
+//      the complement score and lift of its category, the user's affinity
+//      for it, same category as the trigger, trend, count, in the cart, and
+//      the user-vector score u . out[x] of the UserEncoder). Its weights are
+//      learned online (Learn): before each event is applied, the candidates
+//      of the user's previous list are ranked again and the blend moves
+//      towards the item the user actually chose. (Keeping the shown list's
+//      features instead would spare that second gather, but they would have
+//      to be persisted per user for a restart to continue bit for bit.)
+//   4. The list: score order under a per-category quota (MMR over the best
+//      3K by cosine of the input vectors when mmr_lambda < 1); the user's
+//      purchases, the trigger (unless carted) and inactive items are
+//      dropped; a reason per item (the component that contributed most;
+//      in_cart whenever the item is in the cart).
 //
 // A new user (no history) is served by the trigger category's complements;
 // a new item is scored by its category's vectors (EmbeddingModel).
@@ -79,7 +87,21 @@ class ModelRecommender final : public Recommender {
   };
   // Appends cand, or merges it into the candidate of the same item.
   void Push(const Candidate& cand);
-  void AddComplementScores(CategoryId from, double weight, int64_t ts);
+  // Adds the complement scores of from's successors, times weight, to
+  // cat_scores_; record_lift: also their log lift into lift_of_.
+  void AddComplementScores(CategoryId from, double weight, int64_t ts, bool record_lift);
+  // The same from what followed a purchase in from (CategoryRow::
+  // after_purchase), weight 1, lift recorded; for a purchase trigger.
+  void AddAfterPurchaseScores(CategoryId from, int64_t ts);
+  // Both: the complement score of each of successors (of from; log_total
+  // their total weight) into cat_scores_ (see RecommendOptions::
+  // complement_lift).
+  void AddSuccessorScores(CategoryId from, const TopList<CategoryId>& successors, double log_total, double weight,
+                          double prior, double min_weight, int64_t ts, bool record_lift);
+  void RecordLift(CategoryId c, double log_lift);
+  // Whether an item Excluded() names may be listed all the same: the
+  // trigger itself when the user carted or faved it (in_cart_candidates).
+  bool MayReturn(const UserState& user, const Event& trigger, ItemId item) const;
   void AddPool(CategoryId c, double weight, Reason reason);
   // Category c's pool as AddPool draws on it: its pool_n heaviest items,
   // the items_per_category most popular of them first (in no particular
@@ -143,6 +165,8 @@ class ModelRecommender final : public Recommender {
   std::vector<uint32_t> quota_index_;   // Select: into quota_
   std::vector<float> comp_of_;             // complement feature by category id
   std::vector<CategoryId> comp_touched_;   // entries of comp_of_ to reset
+  std::vector<float> lift_of_;             // kComplementLift feature by category id
+  std::vector<CategoryId> lift_touched_;   // entries of lift_of_ to reset
   std::vector<Features> features_;         // Learn: the candidates' features
   std::vector<std::pair<float, uint32_t>> by_vector_;  // AddPool: (u . out, index)
   std::vector<PoolSplit> pools_;                        // by category id; see PoolOf

@@ -53,8 +53,10 @@ struct ItemModelOptions {
   size_t window = 5;
   // Events further apart than this do not pair. Default: 1 day.
   int64_t max_gap_ms = 86'400'000;
-  // Neighbours kept per item. Default: 32.
-  size_t cooccurrence_neighbours = 32;
+  // Neighbours kept per item. Default: 64 (32 cost MovieLens 0.008 HR@20
+  // over all events and nothing elsewhere, for 12 % less CPU per event,
+  // docs/EVALUATION.md).
+  size_t cooccurrence_neighbours = 64;
   // Successor categories kept per category. Default: 64.
   size_t transition_successors = 64;
   // Popular items kept per category, and globally. Default: 100, 200.
@@ -68,10 +70,12 @@ struct ItemModelOptions {
 struct EmbeddingOptions {
   // Vector dimension of items and categories. Default: 64.
   size_t dim = 64;
-  // Earlier events of the user that predict the next one. Default: 5.
-  size_t window = 5;
-  // Negative samples per positive pair. Default: 5.
-  size_t negatives = 5;
+  // Earlier events of the user that predict the next one. Default: 3.
+  // Negative samples per positive pair. Default: 2. (5 and 5 cost three
+  // times the row updates for no hit rate on the four evaluation logs,
+  // docs/PERFORMANCE.md.)
+  size_t window = 3;
+  size_t negatives = 2;
   // Base learning rate of row-wise AdaGrad. Default: 0.1.
   double learning_rate = 0.1;
   // Initial AdaGrad accumulator (bounds the first steps). Default: 0.1.
@@ -110,8 +114,10 @@ struct RecommendOptions {
   // hit rate on every evaluation log; 20 costs cross-category hit rate on
   // the shops, docs/EVALUATION.md).
   size_t max_per_category = 10;
-  // Complement categories searched for candidates. Default: 6.
-  size_t complement_categories = 6;
+  // Complement categories searched for candidates. Default: 3 (with 20
+  // items each: ahead of 6 x 10 after purchases on the generator's shops at
+  // the same candidate count, docs/EVALUATION.md).
+  size_t complement_categories = 3;
   // Items considered per candidate category. Default: 20.
   size_t items_per_category = 20;
   // Model scorer: the user's own most recent distinct items offered as
@@ -120,9 +126,9 @@ struct RecommendOptions {
   size_t history_candidates = 10;
   // Model scorer: each candidate category also offers its items_per_category
   // best by user-vector score among its this many most popular (0: only the
-  // most popular). Default: 50 (100 added no hit rate on either evaluation
-  // log, docs/EVALUATION.md, for 80 instead of 30 dot products per pool).
-  size_t pool_items = 50;
+  // most popular). Default: 0 (50 added at most 0.001 HR@20 on the
+  // evaluation logs for a sixth of the event's cost, docs/PERFORMANCE.md).
+  size_t pool_items = 0;
   // Weights of the score components.
   double cooccurrence_weight = 1.0;  // Default: 1.0
   double complement_weight = 0.3;    // Default: 0.3
@@ -142,10 +148,33 @@ struct RecommendOptions {
   // Complement score of a category pair: this share from the embedding
   // (category -> category affinity), the rest from transition counts.
   // Default: 0.3.
-  double complement_embedding_share = 0.3;
+  double complement_embedding_share = 0.0;
   // Diversification (MMR): relevance vs. novelty; 1 = relevance only.
   // Default: 0.85.
-  double mmr_lambda = 0.85;
+  double mmr_lambda = 1.0;
+  // Complement categories by lift over the base rate (true) or by the raw
+  // transition share P(b | a) (false: popular categories then follow
+  // everything). Lift: P~(b | a) / P(b), P(b) the category's share of the
+  // catalog's decayed popularity, P~(b | a) shrunk towards P(b) by
+  // complement_prior pseudo-weight; categories are ranked by the excess
+  // P~(b | a) - P(b). Default: true.
+  bool complement_lift = true;
+  // Pseudo-weight of that shrinkage, in transition weight (a view -> view
+  // step weighs 1, cart -> purchase 32). Default: 20.
+  double complement_prior = 20;
+  // A successor whose decayed transition weight is below this is no
+  // complement (the significance floor). Default: 4.
+  double complement_min_weight = 4;
+  // After a purchase the categories that followed purchases in the
+  // trigger's category (ItemModel's after_purchase counts, one per event)
+  // add their own lift scores, with this prior and floor in events.
+  // Defaults: 5, 2.
+  double after_purchase_prior = 5;
+  double after_purchase_min_events = 2;
+  // Model scorer: the user's carted or faved items not bought since offered
+  // (reason "in_cart"), the trigger itself when it is such an event; at most
+  // this many, newest first; 0 never offers them. Default: 5.
+  size_t in_cart_candidates = 5;
 };
 
 }  // namespace recstream::model

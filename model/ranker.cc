@@ -21,6 +21,10 @@ std::string_view FeatureName(Feature f) {
     case Feature::kHistoryRecency: return "history_recency";
     case Feature::kCategoryTrend: return "category_trend";
     case Feature::kComplementAfterPurchase: return "complement_after_purchase";
+    case Feature::kInCart: return "in_cart";
+    case Feature::kInCartRecency: return "in_cart_recency";
+    case Feature::kComplementLift: return "complement_lift";
+    case Feature::kCoocSum: return "cooc_sum";
     case Feature::kCount_: break;
   }
   return "?";
@@ -48,6 +52,11 @@ std::array<float, kFeatureCount> InitialWeights(const RankerOptions& opt) {
   set(Feature::kHistoryRecency, 0.5);
   set(Feature::kCategoryTrend, 1.0);
   set(Feature::kComplementAfterPurchase, 1.0);
+  // What a user carted and has not bought is the likeliest next purchase.
+  set(Feature::kInCart, 1.0);
+  set(Feature::kInCartRecency, 1.0);
+  set(Feature::kComplementLift, 1.0);
+  set(Feature::kCoocSum, 1.0);
   return w;
 }
 

@@ -40,6 +40,10 @@ enum class Feature : uint8_t {
   kHistoryRecency,    // how recent: 0.8^(distinct items since)
   kCategoryTrend,     // decayed popularity relative to its category's most popular item, log-scaled
   kComplementAfterPurchase,  // kComplement when the trigger is a purchase, else 0
+  kInCart,            // 1 if the user carted or faved it and has not bought it since
+  kInCartRecency,     // how recent that was: 0.8^(events since)
+  kComplementLift,    // log lift of its category after the trigger's, /5, clipped to [0, 1]
+  kCoocSum,           // co-occurrence summed over the trigger and the two items before it (1, 1/2, 1/4)
   kCount_,
 };
 inline constexpr size_t kFeatureCount = static_cast<size_t>(Feature::kCount_);

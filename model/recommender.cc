@@ -12,6 +12,7 @@ std::string_view ReasonName(Reason r) {
     case Reason::kSimilar: return "similar";
     case Reason::kPopular: return "popular";
     case Reason::kRecentlyViewed: return "recently_viewed";
+    case Reason::kInCart: return "in_cart";
   }
   return "popular";
 }

@@ -20,9 +20,17 @@ namespace recstream::model {
 // Why an item is in a list (output contract `reason`).
 // kRecentlyViewed (an item from the user's own recent events, offered again
 // by the model scorer when its blend has learned that users return to them)
-// was added after the first four and is documented in the README.
-enum class Reason : uint8_t { kComplement = 0, kBoughtTogether = 1, kSimilar = 2, kPopular = 3, kRecentlyViewed = 4 };
-inline constexpr int kReasonCount = 5;
+// was added after the first four, kInCart (an item the user carted or faved
+// and has not bought) after it; both are documented in the README.
+enum class Reason : uint8_t {
+  kComplement = 0,
+  kBoughtTogether = 1,
+  kSimilar = 2,
+  kPopular = 3,
+  kRecentlyViewed = 4,
+  kInCart = 5,
+};
+inline constexpr int kReasonCount = 6;
 std::string_view ReasonName(Reason r);
 
 struct Recommendation {
@@ -68,8 +76,9 @@ class Recommender {
  public:
   virtual ~Recommender() = default;
   // Fills out (cleared first) with at most k items for the user whose newest
-  // event is trigger (already applied to user). Items the user bought and the
-  // trigger item itself are never recommended; neither are inactive items.
+  // event is trigger (already applied to user). Items the user bought are
+  // never recommended, nor inactive items, nor the trigger item — except, by
+  // ModelRecommender, a carted trigger (reason kInCart).
   virtual void Recommend(const UserState& user, const Event& trigger,
                          std::vector<Recommendation>& out) = 0;
 };

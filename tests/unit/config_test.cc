@@ -138,6 +138,14 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["recommend.complement_embedding_share"] =
       N([](const Config& c) { return c.pipeline.recommend.complement_embedding_share; });
   f["recommend.mmr_lambda"] = N([](const Config& c) { return c.pipeline.recommend.mmr_lambda; });
+  f["recommend.complement_lift"] = N([](const Config& c) { return c.pipeline.recommend.complement_lift; });
+  f["recommend.complement_prior"] = N([](const Config& c) { return c.pipeline.recommend.complement_prior; });
+  f["recommend.complement_min_weight"] =
+      N([](const Config& c) { return c.pipeline.recommend.complement_min_weight; });
+  f["recommend.after_purchase_prior"] = N([](const Config& c) { return c.pipeline.recommend.after_purchase_prior; });
+  f["recommend.after_purchase_min_events"] =
+      N([](const Config& c) { return c.pipeline.recommend.after_purchase_min_events; });
+  f["recommend.in_cart_candidates"] = N([](const Config& c) { return c.pipeline.recommend.in_cart_candidates; });
   f["recommend.scorer"] = [](const Config& c) { return std::string(c.pipeline.recommend.use_model ? "model" : "rules"); };
   f["log.level"] = S([](const Config& c) { return c.log_level; });
   f["admin.port"] = N([](const Config& c) { return c.admin.port; });
