@@ -196,7 +196,7 @@ bool ModelRecommender::Learn(const UserState& user, const Event& next) {
   if (last == nullptr || !items_.HasItem(next.item)) return false;
   const Event trigger{last->item, last->category, last->type, last->ts_ms};
   // An item the list could not have held teaches the ranking nothing.
-  if (Excluded(items_, user, trigger, next.item) && !MayReturn(user, trigger, next.item)) return false;
+  if (Hidden(user, trigger, next.item)) return false;
   // Most events choose an item the previous list could not have held; a
   // cheap, exact test (every source of candidates checked, without scoring)
   // spares them the whole gather-and-score.
@@ -218,12 +218,15 @@ bool ModelRecommender::Learn(const UserState& user, const Event& next) {
   return true;
 }
 
-bool ModelRecommender::MayReturn(const UserState& user, const Event& trigger, ItemId item) const {
-  // The carted (or faved) trigger itself: the one exception to "never the
-  // trigger", since buying it is the likeliest next step.
-  return opt_.in_cart_candidates > 0 && item == trigger.item &&
-         (trigger.type == EventType::kCart || trigger.type == EventType::kFav) && items_.HasItem(item) &&
-         items_.item(item).active && !user.HasPurchased(item);
+bool ModelRecommender::Hidden(const UserState& user, const Event& trigger, ItemId item) const {
+  if (!Excluded(items_, user, trigger, item)) return false;
+  // The carted (or faved) trigger itself is the one exception to "never the
+  // trigger", since buying it is the likeliest next step (the in-cart source
+  // always offers it: it is the user's newest event).
+  const bool carted_trigger = opt_.in_cart_candidates > 0 && item == trigger.item &&
+                              (trigger.type == EventType::kCart || trigger.type == EventType::kFav) &&
+                              items_.HasItem(item) && items_.item(item).active && !user.HasPurchased(item);
+  return !carted_trigger;
 }
 
 bool ModelRecommender::IsCandidate(const UserState& user, const Event& trigger, ItemId item) {
@@ -437,8 +440,7 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
     const ItemRow& row = items_.item(c.item);
     const CategoryId cat = row.category;
     const CategoryInfo info = category_info(cat);
-    c.excluded = Excluded(items_, user, trigger, c.item) &&
-                 !(Get(c.f, Feature::kInCart) > 0 && MayReturn(user, trigger, c.item));
+    c.excluded = Hidden(user, trigger, c.item);
     Set(c.f, Feature::kComplement, cat < comp_of_.size() ? comp_of_[cat] : 0.0f);
     Set(c.f, Feature::kComplementLift, cat < lift_of_.size() ? lift_of_[cat] : 0.0f);
     // The evidence of all three items at once (Push sums this part), not
@@ -495,7 +497,7 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
       if (norm > 0) v /= norm;
     }
   }
-  max_sim_.assign(m, 0.0f);
+  if (mmr) max_sim_.assign(m, 0.0f);
   taken_.assign(m, 0);
   const float top = ranked_[0].total;
   const float lambda = static_cast<float>(opt_.mmr_lambda);

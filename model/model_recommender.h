@@ -99,9 +99,9 @@ class ModelRecommender final : public Recommender {
   void AddSuccessorScores(CategoryId from, const TopList<CategoryId>& successors, double log_total, double weight,
                           double prior, double min_weight, int64_t ts, bool record_lift);
   void RecordLift(CategoryId c, double log_lift);
-  // Whether an item Excluded() names may be listed all the same: the
-  // trigger itself when the user carted or faved it (in_cart_candidates).
-  bool MayReturn(const UserState& user, const Event& trigger, ItemId item) const;
+  // Excluded(), except for the trigger itself when the user carted or faved
+  // it (in_cart_candidates): what this scorer may not list.
+  bool Hidden(const UserState& user, const Event& trigger, ItemId item) const;
   void AddPool(CategoryId c, double weight, Reason reason);
   // Category c's pool as AddPool draws on it: its pool_n heaviest items,
   // the items_per_category most popular of them first (in no particular
