@@ -416,6 +416,9 @@ void Processor::WriteMetrics(std::string& out) {
   counter("recstream_lists_coalesced_total",
           "Lists not computed: a newer event of the same user in the coalescing window superseded them.",
           m.lists_coalesced.load());
+  counter("recstream_dead_letters_truncated_total",
+          "Dead letters whose payload (over 512 KiB) or key (over 4 KiB) was cut to fit the producer (headers recstream.original.*).",
+          m.dead_letters_truncated.load());
   counter("recstream_ranker_updates_total", "Learning steps of the model scorer's blend.", m.ranker_updates.load());
   w.Family("recstream_stage_seconds_total", "counter", "Processing-thread time per pipeline stage.");
   for (size_t st = 0; st < operators::PipelineMetrics::kStageCount; ++st) {

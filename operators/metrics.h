@@ -23,6 +23,9 @@ struct PipelineMetrics {
   Counter batches{0};           // checkpoints written
   Counter checkpoint_errors{0}; // checkpoints RocksDB refused (the processor stops; offsets stay put)
   std::array<Counter, static_cast<size_t>(Reject::kCount)> dead_letters{};
+  // Dead letters whose payload or key was cut to fit the producer
+  // (PipelineOptions::dead_letter_max_bytes; headers recstream.original.*).
+  Counter dead_letters_truncated{0};
   // Lists not computed because a newer event of the same user in the same
   // coalescing window superseded them (processing.coalesce_ms).
   Counter lists_coalesced{0};

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdio>
 
 namespace recstream::operators {
 
@@ -133,16 +134,50 @@ Status Pipeline::DeadLetter(const stream::Record& r, Reject reason, std::string_
   metrics_.CountDeadLetter(reason);
   const std::string partition = std::to_string(r.partition);
   const std::string offset = std::to_string(r.offset);
-  const stream::Header headers[] = {
+  // A dead letter is bounded: a message near the broker's limit (or a key
+  // as large) would otherwise be copied past the producer's
+  // message.max.bytes, fail to produce, stop the processor and stop it again
+  // on every restart (a poison pill). Such a payload keeps its first
+  // dead_letter_max_bytes bytes, a key its first kDeadLetterMaxKeyBytes;
+  // headers give the original size and a hash of the whole (FNV-1a 64, hex)
+  // so it can be matched with the source record.
+  const size_t bound = opt_.dead_letter_max_bytes;
+  std::optional<std::string_view> value;
+  if (!r.value_null) value = r.original_bytes();
+  const bool cut_value = value && value->size() > bound;
+  const bool cut_key = r.key.size() > kDeadLetterMaxKeyBytes;
+  stream::Header headers[9] = {
       {"recstream.reason", RejectName(reason)},
       {"recstream.detail", detail},
       {"recstream.source.topic", r.topic},
       {"recstream.source.partition", partition},
       {"recstream.source.offset", offset},
   };
-  std::optional<std::string_view> value;
-  if (!r.value_null) value = r.original_bytes();
-  return sink.Produce(opt_.topics.dead_letters, r.key, value, headers);
+  size_t n = 5;
+  std::string value_size, value_hash, key_size, key_hash;
+  auto hex = [](uint64_t h) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return std::string(buf);
+  };
+  if (cut_value) {
+    value_size = std::to_string(value->size());
+    value_hash = hex(HashEventId(*value));
+    headers[n++] = {"recstream.original.size", value_size};
+    headers[n++] = {"recstream.original.fnv1a64", value_hash};
+    value = value->substr(0, bound);
+    metrics_.dead_letters_truncated.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::string_view key = r.key;
+  if (cut_key) {
+    key_size = std::to_string(key.size());
+    key_hash = hex(HashEventId(key));
+    headers[n++] = {"recstream.original.key_size", key_size};
+    headers[n++] = {"recstream.original.key_fnv1a64", key_hash};
+    key = key.substr(0, kDeadLetterMaxKeyBytes);
+    if (!cut_value) metrics_.dead_letters_truncated.fetch_add(1, std::memory_order_relaxed);
+  }
+  return sink.Produce(opt_.topics.dead_letters, key, value, std::span<const stream::Header>(headers, n));
 }
 
 Status Pipeline::ProcessRecord(const stream::Record& r, stream::RecordSink& sink) {

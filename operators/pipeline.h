@@ -57,7 +57,13 @@ struct PipelineOptions {
   // A record without event_id gets its source offset (the file line number)
   // as event_id in `trigger` (replay). Default: false.
   bool offset_as_event_id = false;
+  // A dead letter keeps at most this much of the original payload, and
+  // kDeadLetterMaxKeyBytes of its key, so that it always fits under the
+  // producer's message.max.bytes (librdkafka's default: 1,000,000 bytes);
+  // a longer one is cut, with its size and hash in headers. Default: 512 KiB.
+  size_t dead_letter_max_bytes = 512 * 1024;
 };
+inline constexpr size_t kDeadLetterMaxKeyBytes = 4096;
 
 // Sees every applied event (evaluation). Called on the processing thread.
 class PipelineObserver {

@@ -8,6 +8,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -430,6 +431,53 @@ TEST_P(PipelineTest, MalformedRecordsAreDeadLetteredWithReasonAndOriginalBytes) 
   EXPECT_EQ(more[1].headers.at("recstream.reason"), "invalid_json");
   EXPECT_EQ(DeadLetters(Reject::kInvalidJson), 2u);
   EXPECT_EQ(DeadLetters(Reject::kNotObject), 1u);
+}
+
+// A poison pill: a message of 999,909 bytes (a default broker accepts it)
+// once made the dead letter copy it whole, past the producer's limit, and the
+// processor stopped on it at every restart. Dead letters are bounded
+// (payload and key) so that they fit under the producer's limit, and say
+// what was cut.
+TEST_P(PipelineTest, OversizedMessageGivesABoundedDeadLetterWithItsSizeAndHash) {
+  const size_t bound = opt_.dead_letter_max_bytes;
+  ASSERT_LT(bound + kDeadLetterMaxKeyBytes, 1'000'000u);
+  std::string huge = Ev("u1", "i1", "c1", "view", kNow - 1000);
+  huge.insert(huge.size() - 1, ",\"pad\":\"" + std::string(999'909 - huge.size() - 9, 'x') + "\"");
+  ASSERT_EQ(huge.size(), 999'909u);
+  const std::string huge_key(200'000, 'k');
+  Input in;
+  in.Event(huge, "u1").Add("events", huge_key, Ev("u2", "i1", "c1", "view", kNow - 900));
+  in.Event(Ev("u3", "i2", "c1", "view", kNow - 800), "u3");
+  const auto out = Run(in);
+  ASSERT_EQ(out.size(), 3u);
+  const Produced& dl = out[0];
+  EXPECT_EQ(dl.topic, "events.dlq");
+  EXPECT_EQ(dl.headers.at("recstream.reason"), "oversized");
+  ASSERT_TRUE(dl.value.has_value());
+  EXPECT_EQ(dl.value->size(), bound);
+  EXPECT_EQ(*dl.value, huge.substr(0, bound));
+  EXPECT_EQ(dl.headers.at("recstream.original.size"), "999909");
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(HashEventId(huge)));
+  EXPECT_EQ(dl.headers.at("recstream.original.fnv1a64"), hash);
+  EXPECT_EQ(dl.key, "u1");
+  EXPECT_EQ(dl.headers.count("recstream.original.key_size"), 0u);
+  // The oversized key of a valid event does not matter (user_id wins): a list.
+  EXPECT_EQ(out[1].topic, "recommendations");
+  EXPECT_EQ(out[1].key, "u2");
+  EXPECT_EQ(out[2].key, "u3");
+  EXPECT_EQ(pipeline_->metrics().dead_letters_truncated.load(), 1u);
+
+  // An oversized key on a rejected message is cut the same way.
+  in.Add("events", huge_key, "not json");
+  const auto more = Run(in);
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_EQ(more[0].key.size(), kDeadLetterMaxKeyBytes);
+  EXPECT_EQ(more[0].headers.at("recstream.original.key_size"), "200000");
+  EXPECT_EQ(more[0].headers.count("recstream.original.key_fnv1a64"), 1u);
+  EXPECT_EQ(*more[0].value, "not json");
+  EXPECT_EQ(more[0].headers.count("recstream.original.size"), 0u);
+  EXPECT_EQ(pipeline_->metrics().dead_letters_truncated.load(), 2u);
 }
 
 TEST_P(PipelineTest, DuplicateEventIdForTheSameUserIsDeadLettered) {
