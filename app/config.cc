@@ -313,6 +313,12 @@ Status Validate(const Config& c) {
           return Bad("topics", "events, items (when set), recommendations and dead_letters must be different topics ('" +
                                    *t[i] + "' twice)");
   }
+  for (const auto& [k, _] : c.kafka.consumer)
+    if (const auto owner = stream::ManagedConsumerKey(k); !owner.empty())
+      return Bad("kafka.consumer." + k, "cannot be set: " + std::string(owner));
+  for (const auto& [k, _] : c.kafka.producer)
+    if (const auto owner = stream::ManagedProducerKey(k); !owner.empty())
+      return Bad("kafka.producer." + k, "cannot be set: " + std::string(owner));
   if (c.state.dir.empty()) return Bad("state.dir", "must not be empty");
   if (c.admin.address.empty()) return Bad("admin.address", "must not be empty (an IP address to bind)");
   return Status::OK();

@@ -16,8 +16,11 @@ Status Apply(RdKafka::Conf* conf, const std::string& name, const std::string& va
   return Status::OK();
 }
 
-Status ApplyAll(RdKafka::Conf* conf, const std::map<std::string, std::string>& props) {
+Status ApplyAll(RdKafka::Conf* conf, const std::map<std::string, std::string>& props,
+                std::string_view (*managed)(std::string_view), const char* section) {
   for (const auto& [k, v] : props) {
+    if (const std::string_view owner = managed(k); !owner.empty())
+      return Status::InvalidArgument("[" + std::string(section) + "] " + k + " cannot be set: " + std::string(owner));
     Status s = Apply(conf, k, v);
     if (!s.ok()) return s;
   }
@@ -25,6 +28,26 @@ Status ApplyAll(RdKafka::Conf* conf, const std::map<std::string, std::string>& p
 }
 
 }  // namespace
+
+std::string_view ManagedConsumerKey(std::string_view name) {
+  if (name == "bootstrap.servers" || name == "metadata.broker.list") return "set kafka.brokers instead";
+  if (name == "group.id") return "set kafka.group_id instead";
+  if (name == "client.id") return "set kafka.client_id instead";
+  if (name == "enable.auto.commit" || name == "enable.auto.offset.store")
+    return "recstream stores offsets with its state and commits them after each checkpoint";
+  if (name == "partition.assignment.strategy")
+    return "recstream uses cooperative-sticky; its hand-over commits on revocation rely on it";
+  if (name == "enable.partition.eof") return "recstream reads partitions without end-of-partition events";
+  return {};
+}
+
+std::string_view ManagedProducerKey(std::string_view name) {
+  if (name == "bootstrap.servers" || name == "metadata.broker.list") return "set kafka.brokers instead";
+  if (name == "client.id") return "set kafka.client_id instead";
+  if (name == "enable.idempotence")
+    return "recstream's producer is idempotent: a retry must not reorder or duplicate a user's lists";
+  return {};
+}
 
 class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
@@ -187,7 +210,7 @@ Status KafkaSource::Create(const KafkaOptions& opt, const std::vector<std::strin
     Status s = Apply(conf.get(), k, v);
     if (!s.ok()) return s;
   }
-  Status s = ApplyAll(conf.get(), opt.consumer);
+  Status s = ApplyAll(conf.get(), opt.consumer, ManagedConsumerKey, "kafka.consumer");
   if (!s.ok()) return s;
   if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(src->rebalancer_.get()), err) != RdKafka::Conf::CONF_OK ||
       conf->set("event_cb", static_cast<RdKafka::EventCb*>(src->rebalancer_.get()), err) != RdKafka::Conf::CONF_OK)
@@ -341,13 +364,19 @@ Status KafkaSink::Create(const KafkaOptions& opt, std::unique_ptr<KafkaSink>* ou
            {"bootstrap.servers", opt.brokers},
            {"client.id", opt.client_id},
            {"enable.idempotence", "true"},
+           // Java's partitioner (murmur2; keyless messages spread at random),
+           // so a user's lists share a partition number with the same key in
+           // topics written by Java clients, Kafka Streams or ksqlDB (a
+           // downstream join needs that). librdkafka's own default
+           // (consistent_random, CRC32) would not. Overridable.
+           {"partitioner", "murmur2_random"},
            {"linger.ms", "5"},
            {"compression.type", "lz4"},
        }) {
     Status s = Apply(conf.get(), k, v);
     if (!s.ok()) return s;
   }
-  Status s = ApplyAll(conf.get(), opt.producer);
+  Status s = ApplyAll(conf.get(), opt.producer, ManagedProducerKey, "kafka.producer");
   if (!s.ok()) return s;
   std::string err;
   if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(sink->reporter_.get()), err) != RdKafka::Conf::CONF_OK ||

@@ -46,10 +46,19 @@ struct KafkaOptions {
   // synchronously; none are sent during a cooperative rebalance, see
   // kafka.cc). Default: 1 s.
   std::chrono::milliseconds commit_interval{1000};
-  // librdkafka properties by their own names, applied last (they win).
+  // librdkafka properties by their own names, applied after recstream's
+  // own. The keys recstream's guarantees rest on are refused (ManagedKey).
   std::map<std::string, std::string> consumer;
   std::map<std::string, std::string> producer;
 };
+
+// Who owns a librdkafka property that recstream sets itself, or empty when
+// [kafka.consumer] / [kafka.producer] may set it. A pass-through value for a
+// managed key is an error naming its owner: overriding group.id or the
+// offset-commit settings would desynchronise Kafka's offsets and the state
+// store, and the hand-over commits assume cooperative-sticky assignment.
+std::string_view ManagedConsumerKey(std::string_view name);
+std::string_view ManagedProducerKey(std::string_view name);
 
 class AssignmentListener {
  public:

@@ -329,7 +329,7 @@ TEST_F(ConfigTest, PassThroughSectionsAcceptAnyNameAsText) {
   Config c;
   const Status s = Load(
       "[kafka.consumer]\n\"session.timeout.ms\" = 45000\nfetch.wait.max.ms = 10\n"
-      "[kafka.producer]\n\"compression.type\" = \"zstd\"\n\"enable.idempotence\" = true\n"
+      "[kafka.producer]\n\"compression.type\" = \"zstd\"\n\"batch.num.messages\" = 500\n"
       "[rocksdb.db]\nmax_background_jobs = 4\n"
       "[rocksdb.cf]\nwrite_buffer_size = \"67108864\"\n",
       {"kafka.producer.linger.ms=20", "rocksdb.cf.num_levels=5"}, &c);
@@ -337,13 +337,38 @@ TEST_F(ConfigTest, PassThroughSectionsAcceptAnyNameAsText) {
   EXPECT_EQ(c.kafka.consumer, (std::map<std::string, std::string>{{"session.timeout.ms", "45000"},
                                                                    {"fetch.wait.max.ms", "10"}}));
   EXPECT_EQ(c.kafka.producer, (std::map<std::string, std::string>{{"compression.type", "zstd"},
-                                                                   {"enable.idempotence", "true"},
+                                                                   {"batch.num.messages", "500"},
                                                                    {"linger.ms", "20"}}));
   EXPECT_EQ(c.state.db_options.at("max_background_jobs"), "4");
   EXPECT_EQ(c.state.cf_options.at("write_buffer_size"), "67108864");
   EXPECT_EQ(c.state.cf_options.at("num_levels"), "5");
   EXPECT_EQ(c.state.db_options.size(), 1u);
   EXPECT_EQ(c.state.cf_options.size(), 2u);
+}
+
+// The client keys recstream's guarantees rest on cannot be passed through
+// (overriding group.id and enable.auto.commit once left state reflecting half
+// of the events): the error names the key and what owns it, from a file and
+// from --set; the keys around them still pass.
+TEST_F(ConfigTest, ManagedClientKeysAreRefusedNamingTheirOwner) {
+  ExpectError(Load("[kafka.consumer]\n\"group.id\" = \"other\"\n"), {"kafka.consumer.group.id", "kafka.group_id"});
+  ExpectError(Load("[kafka.consumer]\nenable.auto.commit = true\n"),
+              {"kafka.consumer.enable.auto.commit", "commits them after each checkpoint"});
+  ExpectError(Load("[kafka.consumer]\n\"enable.auto.offset.store\" = true\n"), {"enable.auto.offset.store"});
+  ExpectError(Load("[kafka.consumer]\n\"partition.assignment.strategy\" = \"range\"\n"),
+              {"partition.assignment.strategy", "cooperative-sticky"});
+  ExpectError(Load("[kafka.consumer]\n\"bootstrap.servers\" = \"h:9092\"\n"), {"kafka.brokers"});
+  ExpectError(Load("[kafka.producer]\n\"enable.idempotence\" = false\n"),
+              {"kafka.producer.enable.idempotence", "idempotent"});
+  ExpectError(Load("[kafka.producer]\n\"client.id\" = \"x\"\n"), {"kafka.client_id"});
+  Config c;
+  ExpectError(LoadConfig("", {"kafka.consumer.group.id=x"}, &c), {"kafka.consumer.group.id", "kafka.group_id"});
+  // What recstream merely defaults stays overridable.
+  ASSERT_TRUE(Load("[kafka.consumer]\n\"auto.offset.reset\" = \"latest\"\n"
+                   "[kafka.producer]\npartitioner = \"consistent_random\"\n\"linger.ms\" = 1\n",
+                   {}, &c)
+                  .ok());
+  EXPECT_EQ(c.kafka.producer.at("partitioner"), "consistent_random");
 }
 
 // Regression: a floating-point value in a pass-through section was once
