@@ -186,7 +186,19 @@ int ReplayCommand(Config config, const ReplayArgs& args) {
   Status s = stream::FileSource::Open(args.input, format, &source);
   if (s.ok() && args.output.empty()) s = Status::InvalidArgument("--output is required");
   std::unique_ptr<stream::FileSink> sink;
-  const std::string dlq = args.dead_letters.empty() ? args.output + ".dlq.jsonl" : args.dead_letters;
+  std::string dlq = args.dead_letters;
+  if (dlq.empty()) {
+    // OUTPUT.dlq.jsonl beside a regular output file. Beside stdout ("-") or
+    // a device or pipe (/dev/null, a FIFO) there is no such place ("./-.dlq.jsonl",
+    // "/dev/null.dlq.jsonl"): the default is then recstream.dlq.jsonl in the
+    // working directory, said in the log.
+    std::error_code ec;
+    const bool special = args.output == "-" || (std::filesystem::exists(args.output, ec) &&
+                                                !std::filesystem::is_regular_file(args.output, ec));
+    dlq = special ? "recstream.dlq.jsonl" : args.output + ".dlq.jsonl";
+    if (special && !args.output.empty())
+      spdlog::info("replay: dead letters go to {} (--dlq names another file)", dlq);
+  }
   if (s.ok()) s = stream::FileSink::Open(args.output, dlq, config.pipeline.topics.recommendations,
                                          config.pipeline.topics.dead_letters, &sink);
   if (!s.ok()) {

@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   AddCommon(replay, common);
   replay->add_option("-i,--input", replay_args.input, "input file: JSON Lines, CSV with header, Taobao UserBehavior.csv, MovieLens ratings.csv")->required();
   replay->add_option("-o,--output", replay_args.output, "output JSON Lines ('-' = stdout)")->required();
-  replay->add_option("--dlq", replay_args.dead_letters, "dead-letter JSON Lines (default: OUTPUT.dlq.jsonl)");
+  replay->add_option("--dlq", replay_args.dead_letters, "dead-letter JSON Lines (default: OUTPUT.dlq.jsonl; recstream.dlq.jsonl when OUTPUT is - or a device)");
   replay->add_option("--format", replay_args.format, "auto, jsonl, csv, taobao, movielens")->capture_default_str();
   replay->add_option("--state-dir", replay_args.state_dir, "keep state here and resume from it (default: a temporary directory)");
 

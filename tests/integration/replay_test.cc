@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -165,6 +166,26 @@ TEST_F(ReplayTest, ResumesFromStateDirLikeAnUninterruptedRun) {
   parts.insert(parts.end(), p2.begin(), p2.end());
   ASSERT_EQ(parts.size(), once.size());
   for (size_t i = 0; i < once.size(); ++i) ASSERT_EQ(WithoutGeneratedTs(parts[i]), WithoutGeneratedTs(once[i])) << i;
+}
+
+// `--output -` once put dead letters in "./-.dlq.jsonl" and `--output
+// /dev/null` tried "/dev/null.dlq.jsonl" (and failed): beside stdout or a
+// device the default is recstream.dlq.jsonl in the working directory.
+TEST_F(ReplayTest, DeadLettersOfStdoutOrADeviceGoToTheWorkingDirectory) {
+  std::ofstream(dir_ / "mixed.jsonl") << events_[0].ToJson() << "\nnot json\n" << events_[1].ToJson() << "\n";
+  for (const std::string output : {"-", "/dev/null"}) {
+    const fs::path cwd = dir_ / (output == "-" ? "stdout" : "devnull");
+    fs::create_directories(cwd);
+    const std::string cmd = "cd " + cwd.string() + " && " + RECSTREAM_BINARY + " replay -i " +
+                            (dir_ / "mixed.jsonl").string() + " -o " + output + " > lists.jsonl 2> log.txt";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << output;
+    const auto dead = Lines(cwd / "recstream.dlq.jsonl");
+    ASSERT_EQ(dead.size(), 1u) << output;
+    EXPECT_NE(dead[0].find("invalid_json"), std::string::npos) << dead[0];
+    EXPECT_FALSE(fs::exists(cwd / "-.dlq.jsonl"));
+    // Lists on stdout, not mixed with dead letters.
+    EXPECT_EQ(Lines(cwd / "lists.jsonl").size(), output == "-" ? 2u : 0u) << output;
+  }
 }
 
 TEST_F(ReplayTest, BadArgumentsAreClearErrors) {
