@@ -128,7 +128,7 @@ TEST(CrashTest, KilledAndRestartedProcessorEndsExactlyWhereAnUninterruptedOneDoe
   const std::string bootstrap = broker.bootstrap();
   ASSERT_TRUE(broker.CreateTopic("events", 1));
 
-  constexpr size_t kEvents = 20000;
+  constexpr size_t kEvents = 80000;
   app::GeneratorOptions g;
   g.seed = 2026;
   g.users = 500;
