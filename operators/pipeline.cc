@@ -141,11 +141,6 @@ Status Pipeline::DeadLetter(const stream::Record& r, Reject reason, std::string_
   // dead_letter_max_bytes bytes, a key its first kDeadLetterMaxKeyBytes;
   // headers give the original size and a hash of the whole (FNV-1a 64, hex)
   // so it can be matched with the source record.
-  const size_t bound = opt_.dead_letter_max_bytes;
-  std::optional<std::string_view> value;
-  if (!r.value_null) value = r.original_bytes();
-  const bool cut_value = value && value->size() > bound;
-  const bool cut_key = r.key.size() > kDeadLetterMaxKeyBytes;
   stream::Header headers[9] = {
       {"recstream.reason", RejectName(reason)},
       {"recstream.detail", detail},
@@ -154,30 +149,31 @@ Status Pipeline::DeadLetter(const stream::Record& r, Reject reason, std::string_
       {"recstream.source.offset", offset},
   };
   size_t n = 5;
-  std::string value_size, value_hash, key_size, key_hash;
-  auto hex = [](uint64_t h) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    return std::string(buf);
+  // Cuts bytes to bound, adding two headers (original size and hash) whose
+  // values live in text[0] and text[1].
+  std::string texts[4];
+  auto cut = [&](std::string_view& bytes, size_t bound, const char* size_name, const char* hash_name,
+                 std::string* text) {
+    if (bytes.size() <= bound) return false;
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(HashEventId(bytes)));
+    text[0] = std::to_string(bytes.size());
+    text[1] = hash;
+    headers[n++] = {size_name, text[0]};
+    headers[n++] = {hash_name, text[1]};
+    bytes = bytes.substr(0, bound);
+    return true;
   };
-  if (cut_value) {
-    value_size = std::to_string(value->size());
-    value_hash = hex(HashEventId(*value));
-    headers[n++] = {"recstream.original.size", value_size};
-    headers[n++] = {"recstream.original.fnv1a64", value_hash};
-    value = value->substr(0, bound);
-    metrics_.dead_letters_truncated.fetch_add(1, std::memory_order_relaxed);
-  }
+  std::string_view value = r.value_null ? std::string_view() : r.original_bytes();
   std::string_view key = r.key;
-  if (cut_key) {
-    key_size = std::to_string(key.size());
-    key_hash = hex(HashEventId(key));
-    headers[n++] = {"recstream.original.key_size", key_size};
-    headers[n++] = {"recstream.original.key_fnv1a64", key_hash};
-    key = key.substr(0, kDeadLetterMaxKeyBytes);
-    if (!cut_value) metrics_.dead_letters_truncated.fetch_add(1, std::memory_order_relaxed);
-  }
-  return sink.Produce(opt_.topics.dead_letters, key, value, std::span<const stream::Header>(headers, n));
+  const bool cut_value =
+      cut(value, opt_.dead_letter_max_bytes, "recstream.original.size", "recstream.original.fnv1a64", &texts[0]);
+  const bool cut_key =
+      cut(key, kDeadLetterMaxKeyBytes, "recstream.original.key_size", "recstream.original.key_fnv1a64", &texts[2]);
+  if (cut_value || cut_key) metrics_.dead_letters_truncated.fetch_add(1, std::memory_order_relaxed);
+  std::optional<std::string_view> payload;
+  if (!r.value_null) payload = value;
+  return sink.Produce(opt_.topics.dead_letters, key, payload, std::span<const stream::Header>(headers, n));
 }
 
 Status Pipeline::ProcessRecord(const stream::Record& r, stream::RecordSink& sink) {

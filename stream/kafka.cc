@@ -16,10 +16,66 @@ Status Apply(RdKafka::Conf* conf, const std::string& name, const std::string& va
   return Status::OK();
 }
 
-Status ApplyAll(RdKafka::Conf* conf, const std::map<std::string, std::string>& props,
-                std::string_view (*managed)(std::string_view), const char* section) {
+// A property recstream sets on a client. With an owner it is managed: a
+// pass-through value for it is refused, naming the owner (ManagedKey).
+struct Setting {
+  const char* name;
+  std::string value;
+  const char* owner = nullptr;  // null: a default that pass-through may override
+};
+
+constexpr const char* kBrokersOwner = "set kafka.brokers instead";
+constexpr const char* kClientIdOwner = "set kafka.client_id instead";
+
+std::vector<Setting> ConsumerSettings(const KafkaOptions& opt) {
+  constexpr const char* kOffsets = "recstream stores offsets with its state and commits them after each checkpoint";
+  return {
+      {"bootstrap.servers", opt.brokers, kBrokersOwner},
+      {"group.id", opt.group_id, "set kafka.group_id instead"},
+      {"client.id", opt.client_id, kClientIdOwner},
+      {"enable.auto.commit", "false", kOffsets},
+      {"enable.auto.offset.store", "false", kOffsets},
+      {"partition.assignment.strategy", "cooperative-sticky",
+       "recstream uses cooperative-sticky; its hand-over commits on revocation rely on it"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false", "recstream reads partitions without end-of-partition events"},
+  };
+}
+
+std::vector<Setting> ProducerSettings(const KafkaOptions& opt) {
+  return {
+      {"bootstrap.servers", opt.brokers, kBrokersOwner},
+      {"client.id", opt.client_id, kClientIdOwner},
+      {"enable.idempotence", "true",
+       "recstream's producer is idempotent: a retry must not reorder or duplicate a user's lists"},
+      // Java's partitioner (murmur2; keyless messages spread at random), so
+      // a user's lists share a partition number with the same key in topics
+      // written by Java clients, Kafka Streams or ksqlDB (a downstream join
+      // needs that). librdkafka's own default (consistent_random, CRC32)
+      // would not.
+      {"partitioner", "murmur2_random"},
+      {"linger.ms", "5"},
+      {"compression.type", "lz4"},
+  };
+}
+
+std::string_view ManagedKey(const std::vector<Setting>& settings, std::string_view name) {
+  if (name == "metadata.broker.list") return kBrokersOwner;  // librdkafka's alias of bootstrap.servers
+  for (const auto& st : settings)
+    if (st.owner != nullptr && name == st.name) return st.owner;
+  return {};
+}
+
+// recstream's settings, then the pass-through ones (which win, managed keys
+// refused).
+Status Configure(RdKafka::Conf* conf, const std::vector<Setting>& settings,
+                 const std::map<std::string, std::string>& props, const char* section) {
+  for (const auto& st : settings) {
+    Status s = Apply(conf, st.name, st.value);
+    if (!s.ok()) return s;
+  }
   for (const auto& [k, v] : props) {
-    if (const std::string_view owner = managed(k); !owner.empty())
+    if (const std::string_view owner = ManagedKey(settings, k); !owner.empty())
       return Status::InvalidArgument("[" + std::string(section) + "] " + k + " cannot be set: " + std::string(owner));
     Status s = Apply(conf, k, v);
     if (!s.ok()) return s;
@@ -29,25 +85,8 @@ Status ApplyAll(RdKafka::Conf* conf, const std::map<std::string, std::string>& p
 
 }  // namespace
 
-std::string_view ManagedConsumerKey(std::string_view name) {
-  if (name == "bootstrap.servers" || name == "metadata.broker.list") return "set kafka.brokers instead";
-  if (name == "group.id") return "set kafka.group_id instead";
-  if (name == "client.id") return "set kafka.client_id instead";
-  if (name == "enable.auto.commit" || name == "enable.auto.offset.store")
-    return "recstream stores offsets with its state and commits them after each checkpoint";
-  if (name == "partition.assignment.strategy")
-    return "recstream uses cooperative-sticky; its hand-over commits on revocation rely on it";
-  if (name == "enable.partition.eof") return "recstream reads partitions without end-of-partition events";
-  return {};
-}
-
-std::string_view ManagedProducerKey(std::string_view name) {
-  if (name == "bootstrap.servers" || name == "metadata.broker.list") return "set kafka.brokers instead";
-  if (name == "client.id") return "set kafka.client_id instead";
-  if (name == "enable.idempotence")
-    return "recstream's producer is idempotent: a retry must not reorder or duplicate a user's lists";
-  return {};
-}
+std::string_view ManagedConsumerKey(std::string_view name) { return ManagedKey(ConsumerSettings({}), name); }
+std::string_view ManagedProducerKey(std::string_view name) { return ManagedKey(ProducerSettings({}), name); }
 
 class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
@@ -197,20 +236,7 @@ Status KafkaSource::Create(const KafkaOptions& opt, const std::vector<std::strin
   src->rebalancer_ = std::make_unique<Rebalancer>(listener);
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
-  for (const auto& [k, v] : std::map<std::string, std::string>{
-           {"bootstrap.servers", opt.brokers},
-           {"group.id", opt.group_id},
-           {"client.id", opt.client_id},
-           {"enable.auto.commit", "false"},
-           {"enable.auto.offset.store", "false"},
-           {"partition.assignment.strategy", "cooperative-sticky"},
-           {"auto.offset.reset", "earliest"},
-           {"enable.partition.eof", "false"},
-       }) {
-    Status s = Apply(conf.get(), k, v);
-    if (!s.ok()) return s;
-  }
-  Status s = ApplyAll(conf.get(), opt.consumer, ManagedConsumerKey, "kafka.consumer");
+  Status s = Configure(conf.get(), ConsumerSettings(opt), opt.consumer, "kafka.consumer");
   if (!s.ok()) return s;
   if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(src->rebalancer_.get()), err) != RdKafka::Conf::CONF_OK ||
       conf->set("event_cb", static_cast<RdKafka::EventCb*>(src->rebalancer_.get()), err) != RdKafka::Conf::CONF_OK)
@@ -360,23 +386,7 @@ Status KafkaSink::Create(const KafkaOptions& opt, std::unique_ptr<KafkaSink>* ou
   std::unique_ptr<KafkaSink> sink(new KafkaSink());
   sink->reporter_ = std::make_unique<Reporter>(sink.get());
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  for (const auto& [k, v] : std::map<std::string, std::string>{
-           {"bootstrap.servers", opt.brokers},
-           {"client.id", opt.client_id},
-           {"enable.idempotence", "true"},
-           // Java's partitioner (murmur2; keyless messages spread at random),
-           // so a user's lists share a partition number with the same key in
-           // topics written by Java clients, Kafka Streams or ksqlDB (a
-           // downstream join needs that). librdkafka's own default
-           // (consistent_random, CRC32) would not. Overridable.
-           {"partitioner", "murmur2_random"},
-           {"linger.ms", "5"},
-           {"compression.type", "lz4"},
-       }) {
-    Status s = Apply(conf.get(), k, v);
-    if (!s.ok()) return s;
-  }
-  Status s = ApplyAll(conf.get(), opt.producer, ManagedProducerKey, "kafka.producer");
+  Status s = Configure(conf.get(), ProducerSettings(opt), opt.producer, "kafka.producer");
   if (!s.ok()) return s;
   std::string err;
   if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(sink->reporter_.get()), err) != RdKafka::Conf::CONF_OK ||
