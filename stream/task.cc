@@ -33,7 +33,7 @@ Status Task::RunOnce(size_t* got) {
 
   // A full poll means more is waiting: the input is behind.
   const bool coalesce = opt_.coalesce.count() > 0 && batch_.size() >= opt_.max_batch;
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = clock_.Steady();
   const auto window_end = start + opt_.coalesce;
   if (pending_records_ == 0) first_pending_ = start;
   processor_.BeginWindow(coalesce);
@@ -44,7 +44,7 @@ Status Task::RunOnce(size_t* got) {
     if (!s.ok()) break;
     AddNextOffsets();
     records += batch_.size();
-    if (!coalesce || batch_.size() < opt_.max_batch || std::chrono::steady_clock::now() >= window_end) break;
+    if (!coalesce || batch_.size() < opt_.max_batch || clock_.Steady() >= window_end) break;
     s = source_.Poll(opt_.max_batch, std::chrono::milliseconds(0), batch_);
     if (!s.ok() || batch_.empty()) break;
   }
@@ -61,7 +61,7 @@ Status Task::RunOnce(size_t* got) {
   *got = records;
   const bool due = checkpoint_asked_ || opt_.checkpoint_interval.count() == 0 ||
                    pending_records_ >= opt_.checkpoint_max_records ||
-                   std::chrono::steady_clock::now() - first_pending_ >= opt_.checkpoint_interval;
+                   clock_.Steady() - first_pending_ >= opt_.checkpoint_interval;
   return due ? Checkpoint() : Status::OK();
 }
 

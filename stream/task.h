@@ -34,6 +34,7 @@
 #include <span>
 #include <vector>
 
+#include "stream/clock.h"
 #include "stream/record.h"
 
 namespace recstream::stream {
@@ -85,8 +86,11 @@ struct TaskStats {
 
 class Task {
  public:
-  Task(RecordSource& source, RecordSink& sink, BatchProcessor& processor, TaskOptions opt)
-      : source_(source), sink_(sink), processor_(processor), opt_(opt) {}
+  // clock: measures the checkpoint interval and the coalescing window (a
+  // test passes a ManualClock and moves it instead of sleeping).
+  Task(RecordSource& source, RecordSink& sink, BatchProcessor& processor, TaskOptions opt,
+       const Clock& clock = SystemClock::Instance())
+      : source_(source), sink_(sink), processor_(processor), opt_(opt), clock_(clock) {}
 
   // Runs until stop is set, the source is exhausted, or a fatal error
   // (returned; nothing since the last checkpoint is checkpointed). Checkpoints
@@ -111,12 +115,13 @@ class Task {
   RecordSink& sink_;
   BatchProcessor& processor_;
   TaskOptions opt_;
+  const Clock& clock_;
   TaskStats stats_;
   std::vector<Record> batch_;
   // Next offsets of everything processed since the last checkpoint.
   std::vector<TopicPartitionOffset> next_;
   size_t pending_records_ = 0;
-  std::chrono::steady_clock::time_point first_pending_{};  // the oldest unchecked batch
+  Clock::SteadyTime first_pending_{};  // the oldest unchecked batch
   bool in_window_ = false;       // between BeginWindow and EndWindow
   bool checkpoint_asked_ = false;  // CheckpointNow inside a window
   Status failed_;                // a CheckpointNow failure, for the next RunOnce

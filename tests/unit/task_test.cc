@@ -8,7 +8,6 @@
 
 #include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "stream/task.h"
@@ -94,12 +93,13 @@ class LoggingProcessor final : public stream::BatchProcessor {
 
 struct Rig {
   explicit Rig(std::vector<size_t> polls, stream::TaskOptions opt)
-      : source(std::move(polls), log), sink(log), processor(log), task(source, sink, processor, opt) {}
+      : source(std::move(polls), log), sink(log), processor(log), task(source, sink, processor, opt, clock) {}
   Status Round() {
     size_t got = 0;
     return task.RunOnce(&got);
   }
   Log log;
+  stream::ManualClock clock;  // moves only when a test moves it
   ScriptedSource source;
   LoggingSink sink;
   LoggingProcessor processor;
@@ -142,12 +142,15 @@ TEST(TaskCheckpoints, CheckpointMaxRecordsBoundsWhatACheckpointCovers) {
 }
 
 TEST(TaskCheckpoints, TheIntervalElapsingMakesACheckpointDue) {
-  Rig rig({10, 10}, Options(std::chrono::milliseconds(20)));
+  Rig rig({10, 10, 10}, Options(std::chrono::milliseconds(20)));
   ASSERT_TRUE(rig.Round().ok());
   EXPECT_EQ(rig.log, (Log{"process 10"}));
-  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  rig.clock.Advance(std::chrono::milliseconds(19));
   ASSERT_TRUE(rig.Round().ok());
-  EXPECT_EQ(rig.log, (Log{"process 10", "process 10", "await", "checkpoint 20", "commit 20"}));
+  EXPECT_EQ(rig.log, (Log{"process 10", "process 10"})) << "19 ms of a 20 ms interval: not due";
+  rig.clock.Advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE(rig.Round().ok());
+  EXPECT_EQ(rig.log, (Log{"process 10", "process 10", "process 10", "await", "checkpoint 30", "commit 30"}));
 }
 
 TEST(TaskCheckpoints, ARevocationInsideAPollCheckpointsWhatWasProcessedBeforeIt) {
