@@ -19,6 +19,8 @@
 namespace recstream {
 namespace {
 
+const stream::ManualClock kFrozenClock(4'000'000'000'000);  // generated_ts stands still
+
 struct Corpus {
   std::vector<std::string> keys, values;
 };
@@ -93,7 +95,7 @@ void BM_PipelineEvent(benchmark::State& st) {
     st.SkipWithError("pipeline");
     return;
   }
-  p->set_clock([] { return int64_t{4'000'000'000'000}; });
+  p->set_clock(kFrozenClock);
   NullSink sink;
   constexpr size_t kBatch = 500;
   size_t next = 0;
@@ -128,7 +130,7 @@ const Warm& WarmModel() {
   static const Warm* warm = [] {
     auto* w = new Warm;
     if (!operators::Pipeline::Create(operators::PipelineOptions{}, nullptr, &w->p).ok()) return w;
-    w->p->set_clock([] { return int64_t{4'000'000'000'000}; });
+    w->p->set_clock(kFrozenClock);
     NullSink sink;
     for (size_t next = 0; next < 100'000; next += 500) (void)w->p->Process(Records(next, 500), sink);
     operators::Parser parser(operators::ParseOptions{});

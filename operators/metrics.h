@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 #include "operators/parse.h"
@@ -47,6 +48,15 @@ struct PipelineMetrics {
     return n;
   }
   void CountDeadLetter(Reject r) { dead_letters[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
+
+  // Adds the time since `since` to a stage. An operator stops its watch
+  // before it forwards: forwarding runs the stages after it.
+  using StageClock = std::chrono::steady_clock;
+  void AddStageTime(Stage stage, StageClock::time_point since) {
+    stage_ns[stage].fetch_add(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(StageClock::now() - since).count()),
+        std::memory_order_relaxed);
+  }
 };
 
 }  // namespace recstream::operators

@@ -1,5 +1,5 @@
-// Parse: the first operator. Turns one input record (JSON bytes) into a
-// ParsedEvent of the input contract (DESIGN §1), or a rejection reason for the
+// Parse: the parser of the first operator (ParseOperator, parse_operator.h).
+// Turns one input record (JSON bytes) into a ParsedEvent of the input contract (DESIGN §1), or a rejection reason for the
 // dead-letter topic. simdjson On-Demand; the message is copied once into a
 // padded buffer, string fields are views into the parser (valid until the
 // next Parse call).

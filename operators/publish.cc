@@ -1,5 +1,6 @@
 #include "operators/publish.h"
 
+#include "operators/message.h"
 #include "stream/json_writer.h"
 
 namespace recstream::operators {
@@ -31,6 +32,30 @@ std::string_view ListSerializer::Serialize(std::string_view user_id, int64_t gen
   w.EndArray();
   w.EndObject();
   return buf_;
+}
+
+Status PublishOperator::OnInit() {
+  model::ItemModel* m = nullptr;
+  state::IdDictionary* items = nullptr;
+  state::IdDictionary* categories = nullptr;
+  Status s = context().GetStore(stores::kItemModel, &m);
+  if (s.ok()) s = context().GetStore(stores::kItemIds, &items);
+  if (s.ok()) s = context().GetStore(stores::kCategoryIds, &categories);
+  if (!s.ok()) return s;
+  model_ = m;
+  serializer_ = std::make_unique<ListSerializer>(*items, *categories);
+  return Status::OK();
+}
+
+Status PublishOperator::Process(ListMessage& m) {
+  if (m.tombstone) return context().Produce(topic_, m.user_id, std::nullopt);
+  const auto t = PipelineMetrics::StageClock::now();
+  const std::string_view json =
+      serializer_->Serialize(m.user_id, context().clock().WallMs(), model_->version(), m.trigger, m.list);
+  metrics_.lists_published.fetch_add(1, std::memory_order_relaxed);
+  Status s = context().Produce(topic_, m.user_id, json);
+  metrics_.AddStageTime(PipelineMetrics::kPublish, t);
+  return s;
 }
 
 }  // namespace recstream::operators

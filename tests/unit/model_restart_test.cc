@@ -84,7 +84,8 @@ class ModelRestartTest : public ::testing::Test {
     std::unique_ptr<operators::Pipeline> p;
     const Status s = operators::Pipeline::Create(opt_, db->get(), &p);
     EXPECT_TRUE(s.ok()) << s.ToString();
-    p->set_clock([] { return int64_t{1'767'225'600'000}; });
+    static const stream::ManualClock frozen(1'767'225'600'000);
+    p->set_clock(frozen);
     return p;
   }
 

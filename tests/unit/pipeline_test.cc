@@ -22,6 +22,7 @@ namespace recstream::operators {
 namespace {
 
 constexpr int64_t kNow = 1'767'225'600'000;  // the pipeline's clock in every test
+const stream::ManualClock kClock(kNow);  // stands still
 constexpr int64_t kMinute = 60'000;
 
 // ---------------------------------------------------------------- fakes
@@ -197,7 +198,7 @@ class PipelineTest : public ::testing::TestWithParam<bool> {
     }
     Status s = Pipeline::Create(opt_, db_.get(), &pipeline_);
     ASSERT_TRUE(s.ok()) << s.ToString();
-    pipeline_->set_clock([] { return kNow; });
+    pipeline_->set_clock(kClock);
   }
   // Closes and reopens the state store (a process restart).
   void Reopen() {
@@ -734,7 +735,7 @@ void PipelineTest::ExpectRestartIsInvisible() {
   // Reference: one pipeline, in memory, never restarted.
   std::unique_ptr<Pipeline> ref;
   ASSERT_TRUE(Pipeline::Create(opt_, nullptr, &ref).ok());
-  ref->set_clock([] { return kNow; });
+  ref->set_clock(kClock);
   CollectingSink ref_sink;
   Input r;
   batch1(r);
@@ -769,7 +770,7 @@ TEST_P(StateDbPipelineTest, TinyUserCacheDoesNotChangeTheOutput) {
   Reopen();
   std::unique_ptr<Pipeline> ref;
   ASSERT_TRUE(Pipeline::Create(opt_, nullptr, &ref).ok());
-  ref->set_clock([] { return kNow; });
+  ref->set_clock(kClock);
   CollectingSink ref_sink;
   for (int batch = 0; batch < 5; ++batch) {
     Input in;

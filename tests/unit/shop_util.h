@@ -19,7 +19,8 @@ using stream::CountingSink;
 inline std::unique_ptr<operators::Pipeline> MemoryPipeline(const operators::PipelineOptions& opt) {
   std::unique_ptr<operators::Pipeline> p;
   if (!operators::Pipeline::Create(opt, nullptr, &p).ok()) return nullptr;
-  p->set_clock([] { return int64_t{1'767'225'600'000}; });
+  static const stream::ManualClock frozen(1'767'225'600'000);
+  p->set_clock(frozen);
   return p;
 }
 

@@ -1,0 +1,28 @@
+#include "operators/dedupe.h"
+
+namespace recstream::operators {
+
+Status DedupeOperator::OnInit() {
+  Status s = context().GetStore(stores::kUsers, &users_);
+  if (s.ok()) s = context().GetStore(stores::kItemIds, &item_ids_);
+  if (s.ok()) s = context().GetStore(stores::kCategoryIds, &category_ids_);
+  return s;
+}
+
+Status DedupeOperator::Process(EventMessage& m) {
+  if (m.forget()) return Forward(m);
+  const ParsedEvent& pe = *m.parsed;
+  if (auto s = users_->Get(pe.user_id, &m.user); !s.ok()) return Status::Corruption("user state: " + s.ToString());
+  m.event_id_hash = pe.event_id.empty() ? 0 : stream::Fnv1a64(pe.event_id);
+  if (!pe.event_id.empty() && m.user->SawEventId(m.event_id_hash))
+    return DeadLetter(context(), metrics_, Reject::kDuplicate, "event_id already applied for this user");
+
+  const stream::Record& r = context().record();
+  if (!r.key.empty() && r.key != pe.user_id) metrics_.key_mismatch.fetch_add(1, std::memory_order_relaxed);
+  if (m.item == model::kNoId) m.item = item_ids_->Intern(pe.item_id);
+  if (m.category == model::kNoId) m.category = category_ids_->Intern(pe.category_id);
+  m.event = model::Event{m.item, m.category, pe.type, pe.ts_ms};
+  return Forward(m);
+}
+
+}  // namespace recstream::operators
