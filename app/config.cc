@@ -125,6 +125,13 @@ Registry Build(Config& c) {
   k["kafka.group_id"] = String(&c.kafka.group_id);
   k["kafka.client_id"] = String(&c.kafka.client_id);
   k["kafka.embedded_partitions"] = Int(&c.embedded_partitions, 1, 256);
+  k["kafka.offset_out_of_range"] = [&c](const toml::node& n, const std::string& key) {
+    const auto v = n.value<std::string>();
+    if (!n.is_string() || (*v != "fail" && *v != "reset")) return Bad(key, "expected \"fail\" or \"reset\"");
+    c.kafka.offset_out_of_range =
+        *v == "reset" ? stream::KafkaOptions::OutOfRange::kReset : stream::KafkaOptions::OutOfRange::kFail;
+    return Status::OK();
+  };
   k["topics.events"] = String(&p.topics.events);
   k["topics.items"] = String(&p.topics.items);
   k["topics.recommendations"] = String(&p.topics.recommendations);

@@ -452,6 +452,13 @@ void Processor::WriteMetrics(std::string& out) {
   }
   w.Family("recstream_state_keys", "gauge", "RocksDB estimate-num-keys per column family.");
   out.append(keys_samples);
+  counter("recstream_offset_resets_total",
+          "Partitions resumed at the log start because their stored offset was outside the log "
+          "(kafka.offset_out_of_range = \"reset\").",
+          source_ ? source_->offset_resets() : 0);
+  counter("recstream_offset_reset_skipped_records_total",
+          "Records skipped by those resets: deleted by retention before this instance read them.",
+          source_ ? source_->records_skipped() : 0);
 
   // The rest is owned by the processing thread: read it between two rounds.
   auto lock = LockBetweenRounds();

@@ -90,7 +90,7 @@ std::string_view ManagedProducerKey(std::string_view name) { return ManagedKey(P
 
 class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
-  explicit Rebalancer(AssignmentListener* l) : listener_(l) {}
+  Rebalancer(AssignmentListener* l, KafkaOptions::OutOfRange policy) : listener_(l), policy_(policy) {}
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& parts) override {
     in_callback = true;
@@ -104,6 +104,7 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       if (listener_) listener_->OnAssigned(tps);
       ResumeAtNewest(c, tps);
+      CheckInRange(c, tps);
       if (assigns_to_wait > 0) --assigns_to_wait;
       for (size_t i = 0; i < parts.size(); ++i) {
         parts[i]->set_offset(tps[i].offset == kNoStoredOffset ? RdKafka::Topic::OFFSET_INVALID : tps[i].offset);
@@ -177,8 +178,51 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
   }
   int assigns_to_wait = 0;
   std::chrono::steady_clock::time_point revoked_at{};
+  // An offset out of range under kFail: the next Poll returns it.
+  Status failed;
+  std::atomic<uint64_t> offset_resets{0}, records_skipped{0};
 
  private:
+  // Without this check librdkafka applies auto.offset.reset to an offset
+  // outside the log, silently: a recreated topic would be read from its
+  // start with state that belongs to the old one, and records lost to
+  // retention would be skipped with no trace. (Retention that overtakes the
+  // consumer later, while it lags, is still reset by librdkafka silently.)
+  void CheckInRange(RdKafka::KafkaConsumer* c, std::vector<TopicPartitionOffset>& tps) {
+    for (auto& t : tps) {
+      if (t.offset == kNoStoredOffset) continue;
+      int64_t low = -1, high = -1;
+      if (const auto e = c->query_watermark_offsets(t.topic, t.partition, &low, &high, 10000);
+          e != RdKafka::ERR_NO_ERROR) {
+        spdlog::warn("kafka: {}[{}]: reading the log's range failed ({}); resuming at {} unchecked", t.topic,
+                     t.partition, RdKafka::err2str(e), t.offset);
+        continue;
+      }
+      if (t.offset >= low && t.offset <= high) continue;
+      const bool past_end = t.offset > high;
+      const std::string what =
+          std::string("kafka: ") + t.topic + "[" + std::to_string(t.partition) + "]: the stored offset " +
+          std::to_string(t.offset) + (past_end ? " is past the log end " + std::to_string(high) +
+                                                     " (the topic was deleted and recreated, or the state is from "
+                                                     "another cluster)"
+                                               : " is before the log start " + std::to_string(low) +
+                                                     " (retention deleted records this instance never read)");
+      if (policy_ == KafkaOptions::OutOfRange::kFail) {
+        if (failed.ok())
+          failed = Status::Kafka(what + "; stopping. Set kafka.offset_out_of_range = \"reset\" to resume at the "
+                                        "log start, or point state.dir at the state of this topic");
+        spdlog::error("{}", what);
+        continue;
+      }
+      const uint64_t skipped = past_end ? 0 : static_cast<uint64_t>(low - t.offset);
+      spdlog::warn("{}; offset_out_of_range = reset: resuming at the log start {}{}", what, low,
+                   past_end ? "" : ", skipping " + std::to_string(skipped) + " record(s)");
+      t.offset = low;
+      offset_resets.fetch_add(1, std::memory_order_relaxed);
+      records_skipped.fetch_add(skipped, std::memory_order_relaxed);
+    }
+  }
+
   // A stored offset behind the group's committed one means another instance
   // owned the partition meanwhile and processed past it: resuming at the
   // stored offset would apply those events a second time. The committed
@@ -227,13 +271,14 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
   }
 
   AssignmentListener* listener_;
+  KafkaOptions::OutOfRange policy_;
 };
 
 Status KafkaSource::Create(const KafkaOptions& opt, const std::vector<std::string>& topics,
                            AssignmentListener* listener, std::unique_ptr<KafkaSource>* out) {
   std::unique_ptr<KafkaSource> src(new KafkaSource());
   src->commit_interval_ = opt.commit_interval;
-  src->rebalancer_ = std::make_unique<Rebalancer>(listener);
+  src->rebalancer_ = std::make_unique<Rebalancer>(listener, opt.offset_out_of_range);
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
   Status s = Configure(conf.get(), ConsumerSettings(opt), opt.consumer, "kafka.consumer");
@@ -261,6 +306,7 @@ void KafkaSource::Close() {
 Status KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vector<Record>& out) {
   out.clear();
   held_.clear();
+  if (!rebalancer_->failed.ok()) return rebalancer_->failed;
   MaybeCommit();  // the last checkpoint of an idle stream still reaches the group
   rebalancer_->revoked.clear();
   int wait_ms = static_cast<int>(timeout.count());
@@ -299,8 +345,15 @@ Status KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vec
       return false;
     });
   }
+  if (!rebalancer_->failed.ok()) {
+    out.clear();  // assigned in this poll, out of range: nothing of it is processed
+    return rebalancer_->failed;
+  }
   return Status::OK();
 }
+
+uint64_t KafkaSource::offset_resets() const { return rebalancer_->offset_resets.load(std::memory_order_relaxed); }
+uint64_t KafkaSource::records_skipped() const { return rebalancer_->records_skipped.load(std::memory_order_relaxed); }
 
 Status KafkaSource::Commit(const std::vector<TopicPartitionOffset>& next) {
   for (const auto& t : next) rebalancer_->checkpointed[{t.topic, t.partition}] = t.offset;

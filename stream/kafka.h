@@ -46,6 +46,15 @@ struct KafkaOptions {
   // synchronously; none are sent during a cooperative rebalance, see
   // kafka.cc). Default: 1 s.
   std::chrono::milliseconds commit_interval{1000};
+  // A partition whose stored offset lies outside its log when it is
+  // assigned: past the log end (the topic was deleted and recreated, or the
+  // state is from another cluster) or before the log start (retention
+  // deleted records this instance never read). kFail: the source stops
+  // with an error that names the partition, the offset and the log's range.
+  // kReset: resume at the log start, with a warning and the counters
+  // offset_resets() / records_skipped(). Default: kFail.
+  enum class OutOfRange : uint8_t { kFail, kReset };
+  OutOfRange offset_out_of_range = OutOfRange::kFail;
   // librdkafka properties by their own names, applied after recstream's
   // own. The keys recstream's guarantees rest on are refused (ManagedKey).
   std::map<std::string, std::string> consumer;
@@ -93,6 +102,12 @@ class KafkaSource final : public RecordSource {
     int64_t position = -1, low = -1, high = -1;
   };
   std::vector<PartitionPosition> Positions() const;
+  // Partitions resumed at the log start because their stored offset was out
+  // of range (KafkaOptions::offset_out_of_range = kReset), and the records
+  // that skipped (those retention deleted; a recreated topic skips none of
+  // its own). Any thread.
+  uint64_t offset_resets() const;
+  uint64_t records_skipped() const;
 
   class Rebalancer;  // librdkafka callback adapter (kafka.cc)
 

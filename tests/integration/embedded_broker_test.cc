@@ -58,9 +58,11 @@ class EmbeddedBrokerTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // Runs a processor until it has read `records` records (or 60 s).
-  uint64_t RunUntil(uint64_t records, app::Config cfg) {
+  // *metrics (optional) receives its Prometheus text after the run.
+  uint64_t RunUntil(uint64_t records, app::Config cfg, stream::EmbeddedBroker* broker = nullptr,
+                    std::string* metrics = nullptr) {
     std::unique_ptr<app::Processor> proc;
-    Status s = app::Processor::Open(cfg, broker_.bootstrap(), &proc);
+    Status s = app::Processor::Open(cfg, (broker ? *broker : broker_).bootstrap(), &proc);
     EXPECT_TRUE(s.ok()) << s.ToString();
     if (!s.ok()) return 0;
     std::atomic<bool> stop{false};
@@ -71,6 +73,7 @@ class EmbeddedBrokerTest : public ::testing::Test {
     t.join();
     EXPECT_TRUE(run.ok()) << run.ToString();
     const uint64_t got = proc->metrics().records_in.load();
+    if (metrics) proc->WriteMetrics(*metrics);
     proc->Close();
     return got;
   }
@@ -235,6 +238,51 @@ TEST_F(EmbeddedBrokerTest, RestartResumesFromStoredOffsetsWithNoEventAppliedTwic
   const auto lists = ConsumeAll(broker_.bootstrap(), config_.pipeline.topics.recommendations, kPartitions, 1301,
                                 std::chrono::seconds(5));
   EXPECT_EQ(lists.size(), 1300u);
+}
+
+// The topic is deleted and recreated while the state stays: every stored
+// offset lies past the new log's end. librdkafka alone would reset to the
+// log start without a word and apply the new topic's events on top of the
+// old topic's state.
+TEST_F(EmbeddedBrokerTest, AStoredOffsetPastTheLogEndStopsTheProcessorUnlessResetIsAsked) {
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, Generated(400, 1)));
+  ASSERT_EQ(RunUntil(400, config_), 400u);
+
+  stream::EmbeddedBroker recreated;
+  ASSERT_TRUE(recreated.Start().ok());
+  const auto& t = config_.pipeline.topics;
+  for (const auto& name : {t.events, t.items, t.recommendations, t.dead_letters})
+    ASSERT_TRUE(recreated.CreateTopic(name, kPartitions).ok());
+  ASSERT_TRUE(ProduceAll(recreated.bootstrap(), t.events, Generated(40, 2)));
+  app::Config cfg = config_;
+  cfg.kafka.brokers = recreated.bootstrap();
+  {
+    std::unique_ptr<app::Processor> proc;
+    ASSERT_TRUE(app::Processor::Open(cfg, recreated.bootstrap(), &proc).ok());
+    std::atomic<bool> stop{false};
+    std::atomic<bool> done{false};
+    Status run;
+    std::thread th([&] {
+      run = proc->Run(stop);
+      done = true;
+    });
+    WaitFor([&] { return done.load(); }, std::chrono::seconds(60));
+    stop = true;
+    th.join();
+    EXPECT_FALSE(run.ok()) << "the processor went on with offsets outside the log";
+    EXPECT_NE(run.ToString().find("past the log end"), std::string::npos) << run.ToString();
+    EXPECT_NE(run.ToString().find("kafka.offset_out_of_range"), std::string::npos) << run.ToString();
+    EXPECT_EQ(proc->metrics().records_in.load(), 0u) << "records of a partition out of range were processed";
+    proc->Close();
+  }
+
+  cfg.kafka.offset_out_of_range = stream::KafkaOptions::OutOfRange::kReset;
+  std::string metrics;
+  EXPECT_EQ(RunUntil(40, cfg, &recreated, &metrics), 40u) << "reset: the new log is read from its start";
+  EXPECT_NE(metrics.find("recstream_offset_resets_total " + std::to_string(kPartitions)), std::string::npos)
+      << metrics.substr(0, 2000);
+  EXPECT_NE(metrics.find("recstream_offset_reset_skipped_records_total 0"), std::string::npos);
+  EXPECT_EQ(ConsumeAll(recreated.bootstrap(), t.recommendations, kPartitions, 40).size(), 40u);
 }
 
 TEST_F(EmbeddedBrokerTest, ForgetUserPublishesATombstoneAndErasesState) {

@@ -47,6 +47,9 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["kafka.group_id"] = S([](const Config& c) { return c.kafka.group_id; });
   f["kafka.client_id"] = S([](const Config& c) { return c.kafka.client_id; });
   f["kafka.embedded_partitions"] = N([](const Config& c) { return c.embedded_partitions; });
+  f["kafka.offset_out_of_range"] = [](const Config& c) {
+    return std::string(c.kafka.offset_out_of_range == stream::KafkaOptions::OutOfRange::kReset ? "reset" : "fail");
+  };
   f["topics.events"] = S([](const Config& c) { return c.pipeline.topics.events; });
   f["topics.items"] = S([](const Config& c) { return c.pipeline.topics.items; });
   f["topics.recommendations"] = S([](const Config& c) { return c.pipeline.topics.recommendations; });
@@ -302,6 +305,7 @@ TEST_F(ConfigTest, OutOfRangeValueIsAnErrorNamingTheKey) {
   ExpectError(Load("[recommend]\nk = 0\n"), {"recommend.k"});
   ExpectError(Load("[user]\nhistory_length = -1\n"), {"user.history_length"});
   ExpectError(Load("[kafka]\nembedded_partitions = 1000\n"), {"kafka.embedded_partitions"});
+  ExpectError(Load("[kafka]\noffset_out_of_range = \"skip\"\n"), {"kafka.offset_out_of_range", "\"reset\""});
   ExpectError(Load("[model]\nmax_gap_s = 0\n"), {"model.max_gap_s"});
   ExpectError(Load("[model]\nweight_purchase = 0\n"), {"model.weight_purchase"});
   ExpectError(Load("[model]\npopularity_half_life_s = nan\n"), {"model.popularity_half_life_s"});
