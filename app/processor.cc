@@ -81,7 +81,7 @@ void LatencyHistogram::Write(PromWriter& w, std::string_view name, std::string_v
 // Counts the records the task polls, per input topic.
 class Processor::CountingSource final : public stream::RecordSource {
  public:
-  CountingSource(stream::KafkaSource& inner, const operators::Topics& t) : inner_(inner) {
+  CountingSource(stream::RecordSource& inner, const operators::Topics& t) : inner_(inner) {
     in.Add(t.events);
     in.Add(t.items);
   }
@@ -96,7 +96,7 @@ class Processor::CountingSource final : public stream::RecordSource {
   TopicCounters in;
 
  private:
-  stream::KafkaSource& inner_;
+  stream::RecordSource& inner_;
 };
 
 // Counts the messages produced per output topic and keeps the last list
@@ -225,12 +225,24 @@ Status Processor::Open(const Config& config, const std::string& bootstrap, std::
   if (!st.ok()) return st;
   st = stream::KafkaSink::Create(p->config_.kafka, &p->sink_);
   if (!st.ok()) return st;
-  std::vector<std::string> topics{config.pipeline.topics.events};
-  if (!config.pipeline.topics.items.empty()) topics.push_back(config.pipeline.topics.items);
+  // The group splits the events between instances; the catalog is a global
+  // table every instance reads in full, before it serves.
   p->readiness_ = std::make_unique<ReadinessListener>(*p->pipeline_);
-  st = stream::KafkaSource::Create(p->config_.kafka, topics, p->readiness_.get(), &p->source_);
+  st = stream::KafkaSource::Create(p->config_.kafka, {config.pipeline.topics.events}, p->readiness_.get(),
+                                   &p->source_);
   if (!st.ok()) return st;
-  p->counting_source_ = std::make_unique<CountingSource>(*p->source_, config.pipeline.topics);
+  stream::RecordSource* input = p->source_.get();
+  if (!config.pipeline.topics.items.empty()) {
+    operators::Pipeline* pipeline = p->pipeline_.get();
+    st = stream::GlobalTableSource::Create(
+        p->config_.kafka, config.pipeline.topics.items,
+        [pipeline](const std::string& topic, int32_t partition) { return pipeline->StoredOffset(topic, partition); },
+        &p->catalog_);
+    if (!st.ok()) return st;
+    p->input_ = std::make_unique<stream::GlobalAndGroupSource>(*p->catalog_, *p->source_);
+    input = p->input_.get();
+  }
+  p->counting_source_ = std::make_unique<CountingSource>(*input, config.pipeline.topics);
   p->recording_sink_ = std::make_unique<RecordingSink>(*p->sink_, config.pipeline.topics, config.admin.lists_kept);
   p->task_ = std::make_unique<stream::Task>(*p->counting_source_, *p->recording_sink_, *p->pipeline_, config.task);
   p->readiness_->before_revoke = [task = p->task_.get()] { return task->CheckpointNow(); };
@@ -276,6 +288,7 @@ void Processor::Close() {
   if (source_) {
     readiness_->assigned.store(false, std::memory_order_release);
     source_->Close();
+    if (catalog_) catalog_->Close();
     auto lock = LockBetweenRounds();  // WriteMetrics reads source_
     source_.reset();
   }
@@ -298,7 +311,9 @@ std::unique_lock<std::mutex> Processor::LockBetweenRounds() {
 bool Processor::Ready() {
   // Not ready before the first assignment, and no longer once Close() left
   // the group (a load balancer drains the instance during shutdown).
-  return readiness_->assigned.load(std::memory_order_acquire) && !finished_.load(std::memory_order_acquire);
+  // Nor before the catalog is read up to where it stood at start-up.
+  return readiness_->assigned.load(std::memory_order_acquire) && !finished_.load(std::memory_order_acquire) &&
+         (catalog_ == nullptr || catalog_->caught_up());
 }
 
 
@@ -434,7 +449,10 @@ void Processor::WriteMetrics(std::string& out) {
   }
   batch_latency_.Write(w, "recstream_batch_duration_seconds",
                        "One task round with records: poll, process, await delivery, checkpoint, commit.");
-  gauge("recstream_ready", "1 once partition assignments are restored (as /readyz).", Ready() ? 1 : 0);
+  gauge("recstream_ready", "1 once partition assignments are restored and the catalog read (as /readyz).",
+        Ready() ? 1 : 0);
+  gauge("recstream_catalog_caught_up", "1 once the catalog (a global table) is read up to its end at start-up.",
+        catalog_ == nullptr || catalog_->caught_up() ? 1 : 0);
   gauge("recstream_assigned_partitions", "Input partitions this instance owns.", readiness_->owned.load());
 
   // RocksDB's estimates are thread-safe reads of its own counters.

@@ -88,7 +88,9 @@ class Processor final : public AdminBackend {
   std::unique_ptr<state::StateDb> db_;
   std::unique_ptr<operators::Pipeline> pipeline_;
   std::unique_ptr<stream::KafkaSink> sink_;
-  std::unique_ptr<stream::KafkaSource> source_;
+  std::unique_ptr<stream::KafkaSource> source_;       // the events, through the group
+  std::unique_ptr<stream::GlobalTableSource> catalog_;  // the whole catalog (null: no items topic)
+  std::unique_ptr<stream::GlobalAndGroupSource> input_;  // both, when there is a catalog
   std::unique_ptr<CountingSource> counting_source_;
   std::unique_ptr<RecordingSink> recording_sink_;
   std::unique_ptr<ReadinessListener> readiness_;

@@ -404,6 +404,146 @@ std::vector<TopicPartitionOffset> KafkaSource::Assignment() const {
   return out;
 }
 
+// ------------------------------------------------------------ global table
+
+Status GlobalTableSource::Create(const KafkaOptions& opt, std::string topic, StoredOffset stored,
+                                 std::unique_ptr<GlobalTableSource>* out) {
+  std::unique_ptr<GlobalTableSource> src(new GlobalTableSource());
+  src->topic_ = std::move(topic);
+  src->stored_ = std::move(stored);
+  // A consumer of its own, assigned (never subscribed): it joins no group.
+  // librdkafka's KafkaConsumer wants a group.id all the same; this one is
+  // never used for a join or a commit.
+  KafkaOptions own = opt;
+  own.group_id = opt.group_id + ".global." + src->topic_;
+  own.client_id = opt.client_id + "-global";
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string err;
+  Status s = Configure(conf.get(), ConsumerSettings(own), opt.consumer, "kafka.consumer");
+  if (!s.ok()) return s;
+  src->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!src->consumer_) return Status::Kafka("cannot create the global table's consumer: " + err);
+  s = src->Discover();
+  if (!s.ok()) return s;
+  *out = std::move(src);
+  return Status::OK();
+}
+
+GlobalTableSource::~GlobalTableSource() { Close(); }
+
+void GlobalTableSource::Close() {
+  if (closed_ || !consumer_) return;
+  closed_ = true;
+  held_.clear();
+  consumer_->close();
+}
+
+Status GlobalTableSource::Discover() {
+  next_discovery_ = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::string err;
+  std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(consumer_.get(), topic_, nullptr, err));
+  if (!handle) return Status::Kafka("global table " + topic_ + ": " + err);
+  RdKafka::Metadata* raw = nullptr;
+  const auto e = consumer_->metadata(false, handle.get(), &raw, 10000);
+  std::unique_ptr<RdKafka::Metadata> md(raw);
+  std::vector<int32_t> found;
+  if (e == RdKafka::ERR_NO_ERROR) {
+    for (const auto* t : *md->topics())
+      if (t->topic() == topic_ && t->err() == RdKafka::ERR_NO_ERROR)
+        for (const auto* p : *t->partitions()) found.push_back(p->id());
+  }
+  if (found.empty() && progress_.empty()) {
+    spdlog::warn("kafka: global table {}: no partitions found ({}); looking again in 30 s", topic_,
+                 e == RdKafka::ERR_NO_ERROR ? "no such topic yet" : RdKafka::err2str(e));
+    UpdateCaughtUp();
+    return Status::OK();
+  }
+  std::vector<RdKafka::TopicPartition*> add;
+  for (int32_t p : found) {
+    if (progress_.count(p)) continue;
+    int64_t low = 0, high = 0;
+    if (consumer_->query_watermark_offsets(topic_, p, &low, &high, 10000) != RdKafka::ERR_NO_ERROR) high = 0;
+    const int64_t from = stored_ ? stored_(topic_, p) : kNoStoredOffset;
+    progress_[p] = {high, from == kNoStoredOffset ? low : from};
+    add.push_back(RdKafka::TopicPartition::create(topic_, p,
+                                                  from == kNoStoredOffset ? RdKafka::Topic::OFFSET_BEGINNING : from));
+  }
+  if (!add.empty()) {
+    if (auto* ae = consumer_->incremental_assign(add)) {
+      const std::string what = ae->str();
+      delete ae;
+      RdKafka::TopicPartition::destroy(add);
+      return Status::Kafka("global table " + topic_ + ": assign: " + what);
+    }
+    spdlog::info("kafka: global table {}: reading {} more partition(s), {} in all", topic_, add.size(),
+                 progress_.size());
+    RdKafka::TopicPartition::destroy(add);
+  }
+  UpdateCaughtUp();
+  return Status::OK();
+}
+
+void GlobalTableSource::UpdateCaughtUp() {
+  if (caught_up()) return;
+  for (const auto& [p, pr] : progress_)
+    if (pr.second < pr.first) return;
+  spdlog::info("kafka: global table {} caught up ({} partition(s))", topic_, progress_.size());
+  caught_up_.store(true, std::memory_order_release);
+}
+
+Status GlobalTableSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vector<Record>& out) {
+  out.clear();
+  held_.clear();
+  if (closed_) return Status::OK();
+  if (std::chrono::steady_clock::now() >= next_discovery_) {
+    if (Status s = Discover(); !s.ok()) spdlog::warn("kafka: {}", s.ToString());
+  }
+  int wait_ms = static_cast<int>(timeout.count());
+  while (out.size() < max) {
+    std::unique_ptr<RdKafka::Message> m(consumer_->consume(wait_ms));
+    wait_ms = 0;
+    if (!m || m->err() == RdKafka::ERR__TIMED_OUT) break;
+    if (m->err() == RdKafka::ERR__PARTITION_EOF) continue;
+    if (m->err() != RdKafka::ERR_NO_ERROR) {
+      if (m->err() == RdKafka::ERR__FATAL) return Status::Kafka("global table consumer: " + m->errstr());
+      spdlog::warn("kafka: global table {}: {}", topic_, m->errstr());
+      break;
+    }
+    Record r;
+    const auto* raw = static_cast<const rd_kafka_message_t*>(m->c_ptr());
+    r.topic = rd_kafka_topic_name(raw->rkt);
+    r.partition = m->partition();
+    r.offset = m->offset();
+    const auto ts = m->timestamp();
+    r.timestamp_ms = ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
+    if (m->key_pointer()) r.key = std::string_view(static_cast<const char*>(m->key_pointer()), m->key_len());
+    if (m->payload()) r.value = std::string_view(static_cast<const char*>(m->payload()), m->len());
+    else r.value_null = true;
+    if (auto it = progress_.find(r.partition); it != progress_.end())
+      it->second.second = std::max(it->second.second, r.offset + 1);
+    out.push_back(r);
+    held_.push_back(std::move(m));
+  }
+  UpdateCaughtUp();
+  return Status::OK();
+}
+
+Status GlobalAndGroupSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vector<Record>& out) {
+  if (!global_.caught_up()) return global_.Poll(max, timeout, out);
+  Status s = global_.Poll(max, std::chrono::milliseconds(0), out);
+  if (!s.ok() || out.size() >= max) return s;
+  s = group_.Poll(max - out.size(), out.empty() ? timeout : std::chrono::milliseconds(0), group_records_);
+  out.insert(out.end(), group_records_.begin(), group_records_.end());
+  return s;
+}
+
+Status GlobalAndGroupSource::Commit(const std::vector<TopicPartitionOffset>& next) {
+  group_next_.clear();
+  for (const auto& t : next)
+    if (t.topic != global_.topic()) group_next_.push_back(t);
+  return group_next_.empty() ? Status::OK() : group_.Commit(group_next_);
+}
+
 class KafkaSink::Reporter final : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
  public:
   explicit Reporter(KafkaSink* sink) : sink_(sink) {}

@@ -20,6 +20,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -122,6 +124,60 @@ class KafkaSource final : public RecordSource {
   std::chrono::milliseconds commit_interval_{1000};
   std::chrono::steady_clock::time_point last_commit_{};
   bool commit_pending_ = false;
+};
+
+// A global table's source (as Kafka Streams' GlobalKTable): every partition
+// of one topic, read by every instance with its own consumer, outside the
+// group's assignment — the catalog, which each instance needs in full while
+// the events are split between instances. It resumes each partition at the
+// offset stored with the state (stored_offset; kNoStoredOffset: from the
+// start) and never commits to a group: the state store holds its position.
+// Partitions added to the topic later are found within a minute.
+class GlobalTableSource final : public RecordSource {
+ public:
+  using StoredOffset = std::function<int64_t(const std::string& topic, int32_t partition)>;
+  static Status Create(const KafkaOptions& opt, std::string topic, StoredOffset stored,
+                       std::unique_ptr<GlobalTableSource>* out);
+  ~GlobalTableSource() override;
+
+  Status Poll(size_t max, std::chrono::milliseconds timeout, std::vector<Record>& out) override;
+  Status Commit(const std::vector<TopicPartitionOffset>&) override { return Status::OK(); }
+  // Read up to the end each partition had when it was found: what the table
+  // held at start-up has been handed out. Any thread.
+  bool caught_up() const { return caught_up_.load(std::memory_order_acquire); }
+  const std::string& topic() const { return topic_; }
+  void Close();
+
+ private:
+  GlobalTableSource() = default;
+  Status Discover();
+  void UpdateCaughtUp();
+  std::string topic_;
+  StoredOffset stored_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::vector<std::unique_ptr<RdKafka::Message>> held_;
+  // Per partition: the end it had when found, and the next offset to read.
+  std::map<int32_t, std::pair<int64_t, int64_t>> progress_;
+  std::atomic<bool> caught_up_{false};
+  std::chrono::steady_clock::time_point next_discovery_{};
+  bool closed_ = false;
+};
+
+// The task's source when a global table is configured: until the table has
+// caught up, only its records (the events wait, so that none is processed
+// against a partial catalog); then both, the table's first. Offsets of the
+// table's topic are not committed to the group.
+class GlobalAndGroupSource final : public RecordSource {
+ public:
+  GlobalAndGroupSource(GlobalTableSource& global, RecordSource& group) : global_(global), group_(group) {}
+  Status Poll(size_t max, std::chrono::milliseconds timeout, std::vector<Record>& out) override;
+  Status Commit(const std::vector<TopicPartitionOffset>& next) override;
+
+ private:
+  GlobalTableSource& global_;
+  RecordSource& group_;
+  std::vector<Record> group_records_;
+  std::vector<TopicPartitionOffset> group_next_;
 };
 
 class KafkaSink final : public RecordSink {

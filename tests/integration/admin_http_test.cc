@@ -377,7 +377,8 @@ TEST_F(AdminHttpTest, EndpointsAgreeWithTheOutputTopicAndReadinessFollowsAssignm
   EXPECT_EQ(m["recstream_lists_published_total"], 600);
   EXPECT_EQ(m["recstream_events_applied_total"], 600);
   EXPECT_EQ(m["recstream_ready"], 1);
-  EXPECT_EQ(m["recstream_assigned_partitions"], 2 * kPartitions) << "events and items";
+  EXPECT_EQ(m["recstream_assigned_partitions"], kPartitions) << "the events; the catalog is read outside the group";
+  EXPECT_EQ(m["recstream_catalog_caught_up"], 1);
   EXPECT_GE(m["recstream_model_version"], 600);
   EXPECT_GT(m["recstream_state_keys{cf=\"users\"}"], 0);
   EXPECT_GT(m["recstream_user_cache_hits_total"] + m["recstream_user_cache_misses_total"], 0);

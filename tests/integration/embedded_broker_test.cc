@@ -285,6 +285,65 @@ TEST_F(EmbeddedBrokerTest, AStoredOffsetPastTheLogEndStopsTheProcessorUnlessRese
   EXPECT_EQ(ConsumeAll(recreated.bootstrap(), t.recommendations, kPartitions, 40).size(), 40u);
 }
 
+// Two instances in one group: the group splits the events between them, but
+// each reads the whole catalog (a global table) before it serves. Events here
+// omit category_id, so one processed before its item's catalog entry, or by
+// an instance that lacks it, is a dead letter `unknown_item`.
+TEST_F(EmbeddedBrokerTest, EveryInstanceOfAGroupReadsTheWholeCatalogBeforeServing) {
+  const auto& t = config_.pipeline.topics;
+  constexpr int kItems = 40, kEvents = 400;
+  Messages catalog, events;
+  for (int k = 0; k < kItems; ++k) {
+    const std::string item = "cat-i" + std::to_string(k);
+    catalog.emplace_back(item, R"({"item_id":")" + item + R"(","category_id":"cat-c)" + std::to_string(k % 5) +
+                                   R"(","active":true})");
+  }
+  for (int n = 0; n < kEvents; ++n) {
+    const std::string user = "u" + std::to_string(n % 50);
+    events.emplace_back(user, R"({"user_id":")" + user + R"(","item_id":"cat-i)" + std::to_string(n % kItems) +
+                                  R"(","type":"view","event_id":"ev)" + std::to_string(n) +
+                                  R"(","ts":)" + std::to_string(1767225600000 + n) + "}");
+  }
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), t.items, catalog));
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), t.events, events));
+
+  std::unique_ptr<app::Processor> procs[2];
+  for (int i = 0; i < 2; ++i) {
+    app::Config cfg = config_;
+    cfg.state.dir = (dir_ / ("instance" + std::to_string(i))).string();
+    ASSERT_TRUE(app::Processor::Open(cfg, broker_.bootstrap(), &procs[i]).ok());
+  }
+  std::atomic<bool> stop{false};
+  Status runs[2];
+  std::thread threads[2];
+  for (int i = 0; i < 2; ++i) threads[i] = std::thread([&, i] { runs[i] = procs[i]->Run(stop); });
+  auto handled = [&] {
+    uint64_t n = 0;
+    for (auto& p : procs) n += p->metrics().events_applied.load() + p->metrics().dead_letters_total();
+    return n;
+  };
+  WaitFor([&] { return handled() >= kEvents; }, std::chrono::seconds(90));
+  stop = true;
+  for (auto& th : threads) th.join();
+  uint64_t applied = 0;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(runs[i].ok()) << runs[i].ToString();
+    const auto& m = procs[i]->metrics();
+    applied += m.events_applied.load();
+    EXPECT_EQ(m.dead_letters_total(), 0u) << "instance " << i << " served events before it knew the catalog";
+    EXPECT_EQ(m.catalog_updates.load(), static_cast<uint64_t>(kItems)) << "instance " << i;
+    auto& pl = procs[i]->pipeline();
+    for (int k = 0; k < kItems; ++k) {
+      const model::ItemId id = pl.item_ids().Find("cat-i" + std::to_string(k));
+      ASSERT_NE(id, model::kNoId) << "instance " << i << " lacks catalog item " << k;
+      ASSERT_TRUE(pl.model().HasItem(id));
+      EXPECT_EQ(pl.category_ids().Name(pl.model().item(id).category), "cat-c" + std::to_string(k % 5));
+    }
+    procs[i]->Close();
+  }
+  EXPECT_EQ(applied, static_cast<uint64_t>(kEvents)) << "the group split the events: each applied once";
+}
+
 TEST_F(EmbeddedBrokerTest, ForgetUserPublishesATombstoneAndErasesState) {
   Messages msgs = {
       {"alice", R"({"user_id":"alice","item_id":"i1","category_id":"c1","type":"purchase","ts":1767225600000})"},
