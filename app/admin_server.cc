@@ -262,6 +262,10 @@ class Session : public std::enable_shared_from_this<Session> {
             Respond(http::status::internal_server_error, "application/json",
                     "{\"error\":\"the user's stored state is unreadable\"}\n", keep_alive);
             return;
+          case AdminBackend::Lookup::kBusy:
+            Respond(http::status::service_unavailable, "application/json",
+                    "{\"error\":\"the processing loop is busy (waiting on the broker?); retry\"}\n", keep_alive);
+            return;
         }
       }
     }

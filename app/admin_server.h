@@ -59,7 +59,9 @@ struct AdminOptions {
 // What the server asks the process. Called on the server's thread.
 class AdminBackend {
  public:
-  enum class Lookup { kFound, kUnknownUser, kBadId, kError };
+  // kBusy: the processing loop held the state past the wait (a broker
+  // outage can hold a round for the delivery timeout); retry later.
+  enum class Lookup { kFound, kUnknownUser, kBadId, kError, kBusy };
   virtual ~AdminBackend() = default;
   virtual bool Ready() = 0;
   // Appends every metric in the Prometheus text format.

@@ -264,8 +264,9 @@ Status Processor::Run(const std::atomic<bool>& stop) {
     size_t got = 0;
     const auto t0 = std::chrono::steady_clock::now();
     {
-      std::lock_guard<std::mutex> lock(state_mu_);
+      std::lock_guard<std::timed_mutex> lock(state_mu_);
       s = task_->RunOnce(&got);
+      RefreshSnapshot();
     }
     if (!s.ok()) break;
     if (got > 0) batch_latency_.Observe(std::chrono::steady_clock::now() - t0);
@@ -273,8 +274,9 @@ Status Processor::Run(const std::atomic<bool>& stop) {
   }
   if (s.ok()) {
     // What was processed since the last checkpoint (stopped between two).
-    std::lock_guard<std::mutex> lock(state_mu_);
+    std::lock_guard<std::timed_mutex> lock(state_mu_);
     s = task_->CheckpointNow();
+    RefreshSnapshot();
   }
   finished_.store(true, std::memory_order_release);
   if (!s.ok()) {
@@ -289,7 +291,7 @@ void Processor::Close() {
     readiness_->assigned.store(false, std::memory_order_release);
     source_->Close();
     if (catalog_) catalog_->Close();
-    auto lock = LockBetweenRounds();  // WriteMetrics reads source_
+    std::lock_guard<std::mutex> lock(snapshot_mu_);  // WriteMetrics reads source_
     source_.reset();
   }
   if (sink_) {
@@ -301,11 +303,33 @@ void Processor::Close() {
 
 // ------------------------------------------------------------ admin backend
 
-std::unique_lock<std::mutex> Processor::LockBetweenRounds() {
+std::unique_lock<std::timed_mutex> Processor::LockBetweenRounds(std::chrono::milliseconds wait) {
   waiting_.fetch_add(1, std::memory_order_acq_rel);
-  std::unique_lock<std::mutex> lock(state_mu_);
+  std::unique_lock<std::timed_mutex> lock(state_mu_, wait);
   waiting_.fetch_sub(1, std::memory_order_acq_rel);
   return lock;
+}
+
+void Processor::RefreshSnapshot() {
+  // On the loop's thread, state_mu_ held. The offsets change only with a
+  // checkpoint: copied then, not every round.
+  const auto& users = pipeline_->users();
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  Snapshot& sn = snapshot_;
+  sn.user_hits = users.hits();
+  sn.user_misses = users.misses();
+  sn.users_cached = users.cached();
+  sn.model_version = pipeline_->model().version();
+  sn.items = pipeline_->item_ids().size();
+  sn.categories = pipeline_->category_ids().size();
+  const int owned = readiness_->owned.load(std::memory_order_relaxed);
+  if ((sn.checkpoints != task_->stats().checkpoints || sn.owned != owned) && source_) {
+    sn.checkpoints = task_->stats().checkpoints;
+    sn.owned = owned;
+    sn.stored_offsets.clear();
+    for (const auto& t : source_->Assignment())
+      sn.stored_offsets[{t.topic, t.partition}] = pipeline_->StoredOffset(t.topic, t.partition);
+  }
 }
 
 bool Processor::Ready() {
@@ -336,7 +360,8 @@ bool Processor::LoadUser(std::string_view user, model::UserState& state, bool* c
 
 AdminBackend::Lookup Processor::UserRecommendations(std::string_view user, std::string& json) {
   if (user.size() > config_.pipeline.parse.max_id_bytes) return Lookup::kBadId;  // no such id can exist
-  auto lock = LockBetweenRounds();
+  auto lock = LockBetweenRounds(kAdminStateWait);
+  if (!lock.owns_lock()) return Lookup::kBusy;
   if (const std::string* last = recording_sink_->LastList(user)) {
     json = *last;
     return Lookup::kFound;
@@ -362,7 +387,8 @@ AdminBackend::Lookup Processor::UserRecommendations(std::string_view user, std::
 
 AdminBackend::Lookup Processor::UserState(std::string_view user, std::string& json) {
   if (user.size() > config_.pipeline.parse.max_id_bytes) return Lookup::kBadId;
-  auto lock = LockBetweenRounds();
+  auto lock = LockBetweenRounds(kAdminStateWait);
+  if (!lock.owns_lock()) return Lookup::kBusy;
   model::UserState state;
   bool corrupt = false;
   if (!LoadUser(user, state, &corrupt)) return corrupt ? Lookup::kError : Lookup::kUnknownUser;
@@ -470,6 +496,7 @@ void Processor::WriteMetrics(std::string& out) {
   }
   w.Family("recstream_state_keys", "gauge", "RocksDB estimate-num-keys per column family.");
   out.append(keys_samples);
+  std::lock_guard<std::mutex> lock(snapshot_mu_);  // source_ and snapshot_
   counter("recstream_offset_resets_total",
           "Partitions resumed at the log start because their stored offset was outside the log "
           "(kafka.offset_out_of_range = \"reset\").",
@@ -478,19 +505,19 @@ void Processor::WriteMetrics(std::string& out) {
           "Records skipped by those resets: deleted by retention before this instance read them.",
           source_ ? source_->records_skipped() : 0);
 
-  // The rest is owned by the processing thread: read it between two rounds.
-  auto lock = LockBetweenRounds();
-  const auto& users = pipeline_->users();
-  counter("recstream_user_cache_hits_total", "User state lookups served by the in-memory cache.", users.hits());
-  counter("recstream_user_cache_misses_total", "User state lookups that went to RocksDB.", users.misses());
-  const uint64_t lookups = users.hits() + users.misses();
+  // The rest is the processing loop's, as of its last round (never waits
+  // for the loop: a round may be stuck on the broker).
+  const Snapshot& sn = snapshot_;
+  counter("recstream_user_cache_hits_total", "User state lookups served by the in-memory cache.", sn.user_hits);
+  counter("recstream_user_cache_misses_total", "User state lookups that went to RocksDB.", sn.user_misses);
+  const uint64_t lookups = sn.user_hits + sn.user_misses;
   gauge("recstream_user_cache_hit_ratio", "Hits over lookups since start (0 before any lookup).",
-        lookups == 0 ? 0.0 : static_cast<double>(users.hits()) / static_cast<double>(lookups));
-  gauge("recstream_user_cache_entries", "Users held in memory.", static_cast<double>(users.cached()));
+        lookups == 0 ? 0.0 : static_cast<double>(sn.user_hits) / static_cast<double>(lookups));
+  gauge("recstream_user_cache_entries", "Users held in memory.", static_cast<double>(sn.users_cached));
   gauge("recstream_model_version", "Version of the item model (one step per applied event).",
-        static_cast<double>(pipeline_->model().version()));
-  gauge("recstream_items", "Items known to the model.", static_cast<double>(pipeline_->item_ids().size()));
-  gauge("recstream_categories", "Categories known to the model.", static_cast<double>(pipeline_->category_ids().size()));
+        static_cast<double>(sn.model_version));
+  gauge("recstream_items", "Items known to the model.", static_cast<double>(sn.items));
+  gauge("recstream_categories", "Categories known to the model.", static_cast<double>(sn.categories));
 
   // Lag: the high watermark librdkafka cached from its last fetch response
   // minus the offset this instance has checkpointed (what a restart would
@@ -500,7 +527,8 @@ void Processor::WriteMetrics(std::string& out) {
   if (source_) {
     for (const auto& p : source_->Positions()) {
       if (p.high < 0) continue;  // no fetch response yet
-      int64_t from = pipeline_->StoredOffset(p.topic, p.partition);
+      auto it = sn.stored_offsets.find({p.topic, p.partition});
+      int64_t from = it == sn.stored_offsets.end() ? stream::kNoStoredOffset : it->second;
       if (from == stream::kNoStoredOffset) from = p.position >= 0 ? p.position : std::max<int64_t>(p.low, 0);
       labels.clear();
       PromWriter::Label(labels, "topic", p.topic);

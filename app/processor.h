@@ -10,17 +10,23 @@
 //
 // Concurrency: Run() drives the pipeline on its thread and holds state_mu_
 // for each task round (poll -> process -> deliver -> checkpoint). The
-// AdminBackend methods may be called from any thread: they read atomics, or
-// take state_mu_ between two rounds (a waiting request is handed the mutex
-// before the next round starts, so requests cannot be starved by the loop,
-// and hold it for one lookup only). Between rounds every change is
-// checkpointed, so RocksDB holds each user's latest state.
+// AdminBackend methods may be called from any thread. Ready and
+// WriteMetrics never wait for the loop: they read atomics and a snapshot the
+// loop refreshes after each round (snapshot_mu_, held for a copy), so a
+// round stuck on the broker (up to processing.delivery_timeout_ms) cannot
+// hold /metrics, nor /healthz behind it on the admin thread. The user
+// lookups take state_mu_ between two rounds (a waiting request is handed the
+// mutex before the next round starts, so requests cannot be starved by the
+// loop, and hold it for one lookup only) and give up with kBusy after
+// kAdminStateWait. Between rounds every change is checkpointed, so RocksDB
+// holds each user's latest state.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +40,10 @@
 #include "stream/task.h"
 
 namespace recstream::app {
+
+// How long a user lookup (/v1/users/...) waits for the processing loop to
+// finish its round before it answers 503.
+inline constexpr std::chrono::milliseconds kAdminStateWait{2000};
 
 // A latency histogram with fixed buckets, lock-free to observe and to read.
 class LatencyHistogram {
@@ -79,8 +89,18 @@ class Processor final : public AdminBackend {
 
  private:
   Processor() = default;
-  // Takes state_mu_ ahead of the task loop's next round.
-  std::unique_lock<std::mutex> LockBetweenRounds();
+  // Takes state_mu_ ahead of the task loop's next round, waiting at most
+  // `wait` (the lock does not own the mutex when it gave up).
+  std::unique_lock<std::timed_mutex> LockBetweenRounds(std::chrono::milliseconds wait = std::chrono::hours(24));
+  // What WriteMetrics reports of the loop's state (RefreshSnapshot, after
+  // each round, under snapshot_mu_).
+  struct Snapshot {
+    uint64_t user_hits = 0, user_misses = 0, users_cached = 0, model_version = 0, items = 0, categories = 0;
+    uint64_t checkpoints = ~uint64_t{0};  // of the offsets below
+    int owned = -1;                        // partitions owned then
+    std::map<std::pair<std::string, int32_t>, int64_t> stored_offsets;  // of the owned partitions
+  };
+  void RefreshSnapshot();
   // REQUIRES: state_mu_ held. False when the user has no stored state.
   bool LoadUser(std::string_view user, model::UserState& state, bool* corrupt);
 
@@ -96,7 +116,9 @@ class Processor final : public AdminBackend {
   std::unique_ptr<ReadinessListener> readiness_;
   std::unique_ptr<stream::Task> task_;
 
-  std::mutex state_mu_;                 // held by the task loop per round
+  std::timed_mutex state_mu_;           // held by the task loop per round
+  std::mutex snapshot_mu_;              // guards snapshot_ and source_ for WriteMetrics
+  Snapshot snapshot_;
   std::atomic<int> waiting_{0};         // requests waiting for state_mu_
   std::atomic<bool> running_{false};    // Run() is looping
   std::atomic<bool> finished_{false};   // Run() returned (stopped or failed)

@@ -43,4 +43,18 @@ Status EmbeddedBroker::SetBrokerDown(int broker_id, bool down) {
   return Status::OK();
 }
 
+Status EmbeddedBroker::SetLeader(const std::string& topic, int partition, int broker_id) {
+  if (!cluster_) return Status::InvalidArgument("embedded broker not started");
+  const auto e = rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker_id);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Kafka(rd_kafka_err2str(e));
+  return Status::OK();
+}
+
+Status EmbeddedBroker::SetGroupCoordinator(const std::string& group, int broker_id) {
+  if (!cluster_) return Status::InvalidArgument("embedded broker not started");
+  const auto e = rd_kafka_mock_coordinator_set(cluster_, "group", group.c_str(), broker_id);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Kafka(rd_kafka_err2str(e));
+  return Status::OK();
+}
+
 }  // namespace recstream::stream

@@ -33,6 +33,10 @@ class EmbeddedBroker {
   const std::string& bootstrap() const { return bootstrap_; }
   // Simulates an outage of one broker (1-based id), or its return.
   Status SetBrokerDown(int broker_id, bool down);
+  // Moves a partition's leadership, and the group coordinator of `group`,
+  // to one broker (1-based id): lets a test slow or stop one path only.
+  Status SetLeader(const std::string& topic, int partition, int broker_id);
+  Status SetGroupCoordinator(const std::string& group, int broker_id);
 
  private:
   rd_kafka_s* handle_ = nullptr;

@@ -479,6 +479,67 @@ TEST_F(AdminHttpTest, TheLastListsKeptAreTheMostRecentlyPublishedOnesByteForByte
   EXPECT_EQ(user_id, old_user);
 }
 
+// A broker outage holds the processing loop in its checkpoint (awaiting the
+// outputs' delivery, up to processing.delivery_timeout_ms). The admin server
+// must not wait with it: /metrics and /healthz answer at once from what the
+// loop last published, and a user lookup answers 503 after kAdminStateWait
+// instead of hanging. Two brokers: the events (and the group) on broker 1,
+// the lists on broker 2, which goes down.
+TEST_F(AdminHttpTest, ABrokerOutageHoldingTheProcessingLoopDoesNotHoldTheAdminServer) {
+  stream::EmbeddedBroker two;
+  ASSERT_TRUE(two.Start(2).ok());
+  const auto& t = config_.pipeline.topics;
+  for (const auto& name : {t.events, t.items, t.recommendations, t.dead_letters})
+    ASSERT_TRUE(two.CreateTopic(name, kPartitions).ok());
+  for (int p = 0; p < kPartitions; ++p) {
+    for (const auto& name : {t.events, t.items, t.dead_letters}) ASSERT_TRUE(two.SetLeader(name, p, 1).ok());
+    ASSERT_TRUE(two.SetLeader(t.recommendations, p, 2).ok());
+  }
+  ASSERT_TRUE(two.SetGroupCoordinator(config_.kafka.group_id, 1).ok());
+  config_.kafka.brokers = two.bootstrap();
+  Status s = app::Processor::Open(config_, two.bootstrap(), &proc_);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(app::AdminServer::Start(config_.admin, *proc_, &admin_).ok());
+  port_ = admin_->port();
+  RunProcessor();
+  std::vector<app::GeneratedEvent> events;
+  ASSERT_TRUE(ProduceAll(two.bootstrap(), t.events, Generated(50, 7, &events)));
+  ASSERT_TRUE(WaitFor([&] { return proc_->metrics().lists_published.load() >= 50; }, 60s));
+  std::this_thread::sleep_for(2s);  // delivered and checkpointed (an idle input checkpoints at once)
+
+  ASSERT_TRUE(two.SetBrokerDown(2, true).ok());
+  const uint64_t before = proc_->metrics().records_in.load();
+  ASSERT_TRUE(ProduceAll(two.bootstrap(), t.events, Generated(20, 8)));
+  ASSERT_TRUE(WaitFor([&] { return proc_->metrics().records_in.load() >= before + 20; }, 60s));
+  std::this_thread::sleep_for(500ms);  // the loop is in its checkpoint, awaiting delivery to broker 2
+
+  auto timed = [&](const std::string& target, Response* r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    *r = Get(port_, target);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  };
+  Response r;
+  const auto metrics_ms = timed("/metrics", &r);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("recstream_model_version"), std::string::npos);
+  const auto health_ms = timed("/healthz", &r);
+  EXPECT_EQ(r.status, 200);
+  const auto user_ms = timed("/v1/users/" + events.front().user_id + "/state", &r);
+  std::printf("[ admin ] loop held by an outage: /metrics %lld ms, /healthz %lld ms, /v1/users %lld ms (%d)\n",
+              static_cast<long long>(metrics_ms.count()), static_cast<long long>(health_ms.count()),
+              static_cast<long long>(user_ms.count()), r.status);
+  // Generous bounds: each would last the outage if it waited for the loop.
+  EXPECT_LT(metrics_ms.count(), 1500);
+  EXPECT_LT(health_ms.count(), 1500);
+  EXPECT_LT(user_ms.count(), app::kAdminStateWait.count() + 1500);
+  EXPECT_EQ(r.status, 503) << "the loop was still awaiting delivery: " << r.body;
+
+  ASSERT_TRUE(two.SetBrokerDown(2, false).ok());
+  EXPECT_EQ(ConsumeAll(two.bootstrap(), t.recommendations, kPartitions, 70).size(), 70u)
+      << "every list, the outage's included";
+  StopProcessor();
+}
+
 TEST_F(AdminHttpTest, HostileRequestsGet4xxAndNeitherServerNorPipelineFalls) {
   OpenProcessor();
   RunProcessor();
