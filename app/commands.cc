@@ -25,7 +25,21 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
-extern "C" void OnSignal(int) { StopFlag().store(true); }
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void OnSignal(int sig) {
+  // The first signal asks for a clean stop; a second one (an impatient user,
+  // or a supervisor's escalation) ends the process now. Only
+  // async-signal-safe calls here.
+  if (StopFlag().exchange(true)) {
+    static const char msg[] = "recstream: second signal: exiting now\n";
+    (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+    ::_exit(128 + sig);
+  }
+  g_stop_signal.store(sig);
+}
+
+const char* SignalName(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
 
 // A private temporary directory, removed on destruction.
 class TempDir {
@@ -98,7 +112,10 @@ std::atomic<bool>& StopFlag() {
   return flag;
 }
 
+int StopSignal() { return g_stop_signal.load(); }
+
 void InstallSignalHandlers() {
+  (void)StopFlag();  // its static is initialised before a handler can touch it
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
@@ -257,6 +274,13 @@ int ReplayCommand(Config config, const ReplayArgs& args) {
     spdlog::error("replay stopped: {}", s.ToString());
     return 1;
   }
+  if (StopSignal() != 0) {
+    std::fprintf(stderr,
+                 "replay: interrupted by %s: the output holds the first %llu records' messages only%s\n",
+                 SignalName(StopSignal()), static_cast<unsigned long long>(m.records_in.load()),
+                 args.state_dir.empty() ? "" : "; the same command resumes from --state-dir");
+    return InterruptedExitCode();
+  }
   return 0;
 }
 
@@ -339,6 +363,10 @@ int EvalCommand(Config config, const EvalArgs& args) {
   }
   const double secs = Seconds(t0);
   const auto& m = pipeline->metrics();
+  const bool interrupted = StopSignal() != 0;
+  if (interrupted)
+    std::printf("INTERRUPTED by %s: partial results, over the first %llu records of the input only\n",
+                SignalName(StopSignal()), static_cast<unsigned long long>(m.records_in.load()));
   std::printf("recstream eval: %s (scorer: %s)\n", args.input.c_str(),
               config.pipeline.recommend.use_model ? "model" : "rules");
   std::printf("events %llu (applied %llu, dead letters %llu), users %zu, items %zu, categories %zu\n",
@@ -369,7 +397,11 @@ int EvalCommand(Config config, const EvalArgs& args) {
       spdlog::error("report: {}", s.ToString());
       return 1;
     }
-    std::printf("report: %s/index.html\n", args.report_dir.c_str());
+    std::printf("report: %s/index.html%s\n", args.report_dir.c_str(), interrupted ? " (partial)" : "");
+  }
+  if (interrupted) {
+    std::printf("INTERRUPTED: the figures above cover part of the input\n");
+    return InterruptedExitCode();
   }
   return 0;
 }
@@ -571,6 +603,11 @@ int DemoCommand(Config config, const DemoArgs& args) {
                 "%.1f%% of their items are in a planted complement category\n",
                 100.0 * static_cast<double>(cross_ok) / static_cast<double>(purchase_lists),
                 items_total ? 100.0 * static_cast<double>(in_complement) / static_cast<double>(items_total) : 0.0);
+  }
+  if (StopSignal() != 0) {
+    std::printf("  INTERRUPTED by %s after %llu of %llu events: the summary is partial\n", SignalName(StopSignal()),
+                static_cast<unsigned long long>(m.records_in.load()), static_cast<unsigned long long>(produced));
+    return InterruptedExitCode();
   }
   return lists.size() == lists_published ? 0 : 1;
 }

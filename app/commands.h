@@ -1,5 +1,12 @@
 // The subcommands of the recstream binary. Each returns the process exit
-// code: 0 success, 1 runtime failure, 2 bad usage or configuration.
+// code, the same for every command (README, "Exit codes"):
+//   0    success; also `run` and `broker` stopped by SIGINT/SIGTERM (a
+//        service's normal stop, after the final checkpoint)
+//   1    runtime failure (Kafka, the state store, I/O during the run)
+//   2    bad usage or configuration (command line, config file, input file)
+//   130  replay, eval or demo interrupted by SIGINT: what was printed is
+//        partial and says so; 143 the same for SIGTERM (128 + the signal)
+// A second SIGINT/SIGTERM ends the process at once, with 128 + the signal.
 #pragma once
 
 #include <atomic>
@@ -11,9 +18,15 @@
 
 namespace recstream::app {
 
+inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
+
 // Set by SIGINT/SIGTERM; every long-running command polls it.
 std::atomic<bool>& StopFlag();
 void InstallSignalHandlers();
+// The signal that set StopFlag (0: none), and the exit code of a command it
+// interrupted (128 + the signal).
+int StopSignal();
+inline int InterruptedExitCode() { return 128 + StopSignal(); }
 
 int RunCommand(const Config& config);
 int BrokerCommand(const Config& config);

@@ -125,7 +125,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11's own codes (104-114) would leak past the documented table
+    // (app/commands.h): --help is 0, every other parse error is usage.
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 
   if (gen->parsed()) return GenCommand(gen_args);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/generator.h"
+#include "tests/integration/subprocess_util.h"
 
 namespace recstream {
 namespace {
@@ -202,7 +203,49 @@ TEST_F(ReplayTest, BadArgumentsAreClearErrors) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("no.such"), std::string::npos) << r.out;
   r = RunCli("frobnicate");
-  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(r.code, 2) << "a parse error is usage (2), not one of CLI11's own codes";
+  r = RunCli("replay --no-such-flag");
+  EXPECT_EQ(r.code, 2);
+  r = RunCli("--help");
+  EXPECT_EQ(r.code, 0);
+}
+
+// Ctrl-C (or a supervisor's SIGTERM) during a finite command: what it prints
+// is partial and says so, and the exit code is 128 + the signal, so that a
+// script cannot take partial figures for a finished run.
+TEST_F(ReplayTest, AnInterruptedCommandSaysItsResultsArePartialAndExitsWithTheSignalsCode) {
+  const fs::path big = dir_ / "big.jsonl";
+  {
+    app::GeneratorOptions g;
+    g.seed = 11;
+    app::Generator gen(g);
+    std::ofstream out(big);
+    for (int i = 0; i < 300'000; ++i) out << gen.Next().ToJson() << "\n";
+  }
+  const std::string bin = RECSTREAM_BINARY;
+  // replay, SIGTERM once its output has started to grow (it is running).
+  const fs::path out = dir_ / "out.jsonl";
+  pid_t pid = testing::StartProcess({bin, "replay", "-i", big.string(), "-o", out.string()});
+  ASSERT_GT(pid, 0);
+  for (int i = 0; i < 600 && !(fs::exists(out) && fs::file_size(out) > 0); ++i) ::usleep(50'000);
+  ASSERT_TRUE(fs::exists(out) && fs::file_size(out) > 0) << "replay never started writing";
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(testing::WaitProcess(pid, std::chrono::seconds(60)), 143);
+  EXPECT_LT(Lines(out).size(), 300'000u) << "the run was meant to be cut short";
+
+  // eval, SIGINT a few seconds in: partial figures, marked, exit 130.
+  int fd = -1;
+  pid = testing::StartProcess({bin, "eval", "-i", big.string()}, "", &fd);
+  ASSERT_GT(pid, 0);
+  ::sleep(3);
+  ::kill(pid, SIGINT);
+  std::string printed;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) printed.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  EXPECT_EQ(testing::WaitProcess(pid, std::chrono::seconds(60)), 130) << printed;
+  EXPECT_NE(printed.find("INTERRUPTED by SIGINT: partial results"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("HR@"), std::string::npos) << "the partial table is still printed: " << printed;
 }
 
 TEST_F(ReplayTest, EvalPrintsTheMetricsTableAndBeatsPopularityOnAPlantedShop) {
