@@ -3,6 +3,7 @@
 
 #include <toml++/toml.h>
 
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -337,6 +338,14 @@ Status LoadConfig(const std::string& path, const std::vector<std::string>& overr
   Config c;
   Registry r = Build(c);
   if (!path.empty()) {
+    // toml++ reads a directory as an empty file: the defaults would run
+    // silently in place of the operator's settings.
+    std::error_code ec;
+    const auto st = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(st))
+      return Status::InvalidArgument("config file " + path + ": does not exist");
+    if (std::filesystem::is_directory(st))
+      return Status::InvalidArgument("config file " + path + ": is a directory, not a TOML file");
     toml::table t;
     try {
       t = toml::parse_file(path);

@@ -1,5 +1,7 @@
 #include "stream/file_io.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -73,6 +75,14 @@ Status FileSource::Open(const std::string& path, FileFormat format, std::unique_
   } else {
     src->file_ = std::fopen(path.c_str(), "rb");
     if (!src->file_) return Status::IoError("cannot open input " + path + ": " + std::strerror(errno));
+    // fopen succeeds on a directory and every read then fails: the run
+    // would read nothing and succeed.
+    struct stat st {};
+    if (::fstat(::fileno(src->file_), &st) == 0 && S_ISDIR(st.st_mode)) {
+      std::fclose(src->file_);
+      src->file_ = nullptr;
+      return Status::IoError("cannot open input " + path + ": is a directory");
+    }
     src->owns_file_ = true;
   }
   if (format == FileFormat::kMovieLens || (format == FileFormat::kAuto && EndsWith(path, "ratings.csv"))) {

@@ -202,6 +202,11 @@ TEST_F(ReplayTest, BadArgumentsAreClearErrors) {
   r = RunCli("replay -i " + in.string() + " -o " + (dir_ / "o.jsonl").string() + " --set no.such=1");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("no.such"), std::string::npos) << r.out;
+  r = RunCli("replay -i " + dir_.string() + " -o " + (dir_ / "o.jsonl").string());
+  EXPECT_EQ(r.code, 2) << "a directory as input read nothing and succeeded";
+  EXPECT_NE(r.out.find("is a directory"), std::string::npos) << r.out;
+  r = RunCli("eval -i " + dir_.string());
+  EXPECT_EQ(r.code, 2);
   r = RunCli("frobnicate");
   EXPECT_EQ(r.code, 2) << "a parse error is usage (2), not one of CLI11's own codes";
   r = RunCli("replay --no-such-flag");

@@ -327,6 +327,12 @@ TEST_F(ConfigTest, MalformedTomlIsAnErrorNamingTheLine) {
   Config c;
   const Status missing = LoadConfig((dir_ / "absent.toml").string(), {}, &c);
   EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.ToString().find("does not exist"), std::string::npos) << missing.ToString();
+  // A directory read as TOML is an empty file: the defaults would run in
+  // place of the operator's settings.
+  const Status dir = LoadConfig(dir_.string(), {}, &c);
+  EXPECT_FALSE(dir.ok()) << "a directory as --config ran with the defaults";
+  EXPECT_NE(dir.ToString().find("is a directory"), std::string::npos) << dir.ToString();
 }
 
 TEST_F(ConfigTest, PassThroughSectionsAcceptAnyNameAsText) {
