@@ -83,6 +83,22 @@ Status Configure(RdKafka::Conf* conf, const std::vector<Setting>& settings,
   return Status::OK();
 }
 
+// A record viewing m (valid while m is held).
+Record ViewOf(RdKafka::Message& m) {  // librdkafka's getters are not const
+  Record r;
+  // The C name is owned by the topic handle the message references.
+  const auto* raw = static_cast<const rd_kafka_message_t*>(m.c_ptr());
+  r.topic = rd_kafka_topic_name(raw->rkt);
+  r.partition = m.partition();
+  r.offset = m.offset();
+  const auto ts = m.timestamp();
+  r.timestamp_ms = ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
+  if (m.key_pointer()) r.key = std::string_view(static_cast<const char*>(m.key_pointer()), m.key_len());
+  if (m.payload()) r.value = std::string_view(static_cast<const char*>(m.payload()), m.len());
+  else r.value_null = true;
+  return r;
+}
+
 }  // namespace
 
 std::string_view ManagedConsumerKey(std::string_view name) { return ManagedKey(ConsumerSettings({}), name); }
@@ -323,18 +339,7 @@ Status KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vec
       spdlog::warn("kafka: consume: {}", m->errstr());
       break;
     }
-    Record r;
-    // The C name is owned by the topic handle the message references.
-    const auto* raw = static_cast<const rd_kafka_message_t*>(m->c_ptr());
-    r.topic = rd_kafka_topic_name(raw->rkt);
-    r.partition = m->partition();
-    r.offset = m->offset();
-    const auto ts = m->timestamp();
-    r.timestamp_ms = ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
-    if (m->key_pointer()) r.key = std::string_view(static_cast<const char*>(m->key_pointer()), m->key_len());
-    if (m->payload()) r.value = std::string_view(static_cast<const char*>(m->payload()), m->len());
-    else r.value_null = true;
-    out.push_back(r);
+    out.push_back(ViewOf(*m));
     held_.push_back(std::move(m));
   }
   if (!rebalancer_->revoked.empty()) {
@@ -509,16 +514,7 @@ Status GlobalTableSource::Poll(size_t max, std::chrono::milliseconds timeout, st
       spdlog::warn("kafka: global table {}: {}", topic_, m->errstr());
       break;
     }
-    Record r;
-    const auto* raw = static_cast<const rd_kafka_message_t*>(m->c_ptr());
-    r.topic = rd_kafka_topic_name(raw->rkt);
-    r.partition = m->partition();
-    r.offset = m->offset();
-    const auto ts = m->timestamp();
-    r.timestamp_ms = ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
-    if (m->key_pointer()) r.key = std::string_view(static_cast<const char*>(m->key_pointer()), m->key_len());
-    if (m->payload()) r.value = std::string_view(static_cast<const char*>(m->payload()), m->len());
-    else r.value_null = true;
+    const Record r = ViewOf(*m);
     if (auto it = progress_.find(r.partition); it != progress_.end())
       it->second.second = std::max(it->second.second, r.offset + 1);
     out.push_back(r);
