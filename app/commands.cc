@@ -68,6 +68,13 @@ Status StartEmbedded(const Config& config, stream::EmbeddedBroker& broker) {
   return s;
 }
 
+// A file line is kept whole up to the larger of the two bounds that read
+// it: a line the parser may accept is never cut, and a cut one still fills
+// its dead letter.
+size_t MaxLineBytes(const Config& config) {
+  return std::max(config.pipeline.parse.max_message_bytes, config.pipeline.dead_letter_max_bytes);
+}
+
 void PrintDeadLetters(const operators::PipelineMetrics& m, std::FILE* to) {
   for (size_t r = 1; r < static_cast<size_t>(operators::Reject::kCount); ++r) {
     const uint64_t n = m.dead_letters[r].load();
@@ -200,7 +207,7 @@ int ReplayCommand(Config config, const ReplayArgs& args) {
     return 2;
   }
   std::unique_ptr<stream::FileSource> source;
-  Status s = stream::FileSource::Open(args.input, format, &source);
+  Status s = stream::FileSource::Open(args.input, format, &source, MaxLineBytes(config));
   if (s.ok() && args.output.empty()) s = Status::InvalidArgument("--output is required");
   std::unique_ptr<stream::FileSink> sink;
   std::string dlq = args.dead_letters;
@@ -288,9 +295,9 @@ int ReplayCommand(Config config, const ReplayArgs& args) {
 namespace {
 
 // The records a file source yields (dead letters included), read once.
-Status CountRecords(const std::string& path, stream::FileFormat format, uint64_t* n) {
+Status CountRecords(const std::string& path, stream::FileFormat format, size_t max_line_bytes, uint64_t* n) {
   std::unique_ptr<stream::FileSource> source;
-  if (Status s = stream::FileSource::Open(path, format, &source); !s.ok()) return s;
+  if (Status s = stream::FileSource::Open(path, format, &source, max_line_bytes); !s.ok()) return s;
   std::vector<stream::Record> batch;
   *n = 0;
   while (!source->exhausted()) {
@@ -310,7 +317,7 @@ int EvalCommand(Config config, const EvalArgs& args) {
     return 2;
   }
   std::unique_ptr<stream::FileSource> source;
-  Status s = stream::FileSource::Open(args.input, format, &source);
+  Status s = stream::FileSource::Open(args.input, format, &source, MaxLineBytes(config));
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());
     return 2;
@@ -335,7 +342,7 @@ int EvalCommand(Config config, const EvalArgs& args) {
       return 2;
     }
     uint64_t records = 0;
-    if (Status c = CountRecords(args.input, format, &records); !c.ok()) {
+    if (Status c = CountRecords(args.input, format, MaxLineBytes(config), &records); !c.ok()) {
       spdlog::error("{}", c.ToString());
       return 2;
     }

@@ -203,8 +203,8 @@ Reject Parser::Parse(const stream::Record& r, bool catalog, int64_t now_ms, Pars
     detail = "message has no value";
     return Reject::kNullValue;
   }
-  if (r.value.size() > opt_.max_message_bytes) {
-    detail = std::to_string(r.value.size()) + " bytes > input.max_message_bytes";
+  if (r.size() > opt_.max_message_bytes) {
+    detail = std::to_string(r.size()) + " bytes > input.max_message_bytes";
     return Reject::kOversized;
   }
   if (r.value.empty()) {

@@ -1,12 +1,12 @@
 #include "stream/dead_letter.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
 namespace recstream::stream {
 
-uint64_t Fnv1a64(std::string_view bytes) {
-  uint64_t h = 1469598103934665603ULL;
+uint64_t Fnv1a64(std::string_view bytes, uint64_t h) {
   for (unsigned char c : bytes) {
     h ^= c;
     h *= 1099511628211ULL;
@@ -29,22 +29,25 @@ Status ProduceDeadLetter(RecordSink& sink, const DeadLetterOptions& opt, const R
   // Cuts bytes to bound, adding two headers (original size and hash) whose
   // values live in text[0] and text[1].
   std::string texts[4];
+  // whole_size/whole_hash: the record is already a prefix of one this long.
   auto cut = [&](std::string_view& bytes, size_t bound, const char* size_name, const char* hash_name,
-                 std::string* text) {
-    if (bytes.size() <= bound) return false;
+                 std::string* text, uint64_t whole_size = 0, uint64_t whole_hash = 0) {
+    if (bytes.size() <= bound && whole_size == 0) return false;
     char hash[17];
-    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(Fnv1a64(bytes)));
-    text[0] = std::to_string(bytes.size());
+    std::snprintf(hash, sizeof hash, "%016llx",
+                  static_cast<unsigned long long>(whole_size != 0 ? whole_hash : Fnv1a64(bytes)));
+    text[0] = std::to_string(whole_size != 0 ? whole_size : bytes.size());
     text[1] = hash;
     headers[n++] = {size_name, text[0]};
     headers[n++] = {hash_name, text[1]};
-    bytes = bytes.substr(0, bound);
+    bytes = bytes.substr(0, std::min(bound, bytes.size()));
     return true;
   };
   std::string_view value = r.value_null ? std::string_view() : r.original_bytes();
   std::string_view key = r.key;
   const bool cut_value =
-      cut(value, opt.max_payload_bytes, "recstream.original.size", "recstream.original.fnv1a64", &texts[0]);
+      cut(value, opt.max_payload_bytes, "recstream.original.size", "recstream.original.fnv1a64", &texts[0],
+          r.value_null ? 0 : r.whole_size, r.whole_fnv1a64);
   const bool cut_key =
       cut(key, opt.max_key_bytes, "recstream.original.key_size", "recstream.original.key_fnv1a64", &texts[2]);
   if (truncated != nullptr) *truncated = cut_value || cut_key;

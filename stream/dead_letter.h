@@ -27,8 +27,10 @@ struct DeadLetterOptions {
   size_t max_key_bytes = 4096;
 };
 
-// Stable 64-bit FNV-1a (persisted where event ids are remembered).
-uint64_t Fnv1a64(std::string_view bytes);
+// Stable 64-bit FNV-1a (persisted where event ids are remembered). `h`
+// continues a hash over earlier bytes.
+inline constexpr uint64_t kFnv1a64Basis = 1469598103934665603ULL;
+uint64_t Fnv1a64(std::string_view bytes, uint64_t h = kFnv1a64Basis);
 
 // Queues r's dead letter on sink; *truncated (optional) says whether its
 // payload or key was cut.

@@ -1,12 +1,14 @@
 #include "stream/file_io.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
 
+#include "stream/dead_letter.h"
 #include "stream/json_writer.h"
 
 namespace recstream::stream {
@@ -68,7 +70,103 @@ bool ParseFileFormat(std::string_view name, FileFormat* out) {
   return true;
 }
 
-Status FileSource::Open(const std::string& path, FileFormat format, std::unique_ptr<FileSource>* out) {
+LineReader::LineReader(std::FILE* file, size_t max_line_bytes)
+    : file_(file), max_line_bytes_(std::max<size_t>(max_line_bytes, 1)), buf_(1 << 16) {}
+
+namespace {
+constexpr size_t kHeadBytes = 64 * 1024;
+// A line with no end yields after this much, so that the caller can see a
+// stop signal (/dev/zero has no newline).
+constexpr uint64_t kYieldBytes = 16 << 20;
+}  // namespace
+
+// read(2), not stdio: a pipe's first bytes are served as they come (fread
+// would wait for a whole buffer), and a signal ends the wait (EINTR) so
+// that the caller can look at its stop flag.
+LineReader::Fill LineReader::Read(char* into, size_t n, size_t* got) {
+  *got = 0;
+  if (eof_) return Fill::kEof;
+  const ssize_t r = ::read(::fileno(file_), into, n);
+  if (r > 0) {
+    *got = static_cast<size_t>(r);
+    return Fill::kData;
+  }
+  if (r < 0 && (errno == EINTR || errno == EAGAIN)) return Fill::kInterrupted;
+  eof_ = true;
+  error_ = r < 0;
+  return Fill::kEof;
+}
+
+void LineReader::Prime() {
+  if (primed_) return;
+  primed_ = true;
+  // The head is read into the buffer first (it must be able to hold it):
+  // of a regular file its first 64 KiB, of a pipe what the first read gives.
+  if (buf_.size() < kHeadBytes) buf_.resize(kHeadBytes);
+  struct stat st {};
+  const bool regular = ::fstat(::fileno(file_), &st) == 0 && S_ISREG(st.st_mode);
+  size_t n = 0;
+  while (n < kHeadBytes) {
+    size_t got = 0;
+    const Fill f = Read(buf_.data() + n, kHeadBytes - n, &got);
+    n += got;
+    if (f == Fill::kEof || (!regular && n > 0)) break;
+  }
+  pos_ = 0;
+  end_ = n;
+  head_.assign(buf_.data(), n);
+  // A UTF-8 byte-order mark (Excel writes one into CSV) is not data.
+  if (n >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) pos_ = 3;
+}
+
+LineReader::Result LineReader::Next(std::string* line, uint64_t* whole_size, uint64_t* whole_fnv1a64) {
+  Prime();
+  uint64_t this_call = 0;
+  for (;;) {
+    if (pos_ == end_) {
+      size_t got = 0;
+      const Fill f = Read(buf_.data(), buf_.size(), &got);
+      if (f == Fill::kInterrupted) return Result::kPending;
+      if (f == Fill::kEof) {
+        if (partial_size_ == 0 && partial_.empty()) return Result::kEof;
+        break;  // a last line without a newline
+      }
+      pos_ = 0;
+      end_ = got;
+    }
+    const char* begin = buf_.data() + pos_;
+    const size_t avail = end_ - pos_;
+    const void* nl = std::memchr(begin, '\n', avail);
+    const size_t take = nl ? static_cast<const char*>(nl) - begin : avail;
+    if (partial_.size() < max_line_bytes_) partial_.append(begin, std::min(take, max_line_bytes_ - partial_.size()));
+    partial_hash_ = Fnv1a64(std::string_view(begin, take), partial_size_ == 0 ? kFnv1a64Basis : partial_hash_);
+    partial_size_ += take;
+    bytes_read_ += take + (nl ? 1 : 0);
+    pos_ += take + (nl ? 1 : 0);
+    this_call += take;
+    if (nl) {
+      // The newline counts as read; a line of only "\n" has size 0.
+      if (partial_size_ == 0) partial_hash_ = kFnv1a64Basis;
+      break;
+    }
+    if (this_call >= kYieldBytes) return Result::kPending;
+  }
+  // A trailing \r (CRLF files) is not part of the line.
+  const bool cut = partial_size_ > partial_.size();
+  if (!cut) {
+    while (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();
+  }
+  *whole_size = cut ? partial_size_ : 0;
+  *whole_fnv1a64 = cut ? partial_hash_ : 0;
+  line->swap(partial_);
+  partial_.clear();
+  partial_size_ = 0;
+  partial_hash_ = 0;
+  return Result::kLine;
+}
+
+Status FileSource::Open(const std::string& path, FileFormat format, std::unique_ptr<FileSource>* out,
+                        size_t max_line_bytes) {
   std::unique_ptr<FileSource> src(new FileSource());
   if (path == "-") {
     src->file_ = stdin;
@@ -85,6 +183,11 @@ Status FileSource::Open(const std::string& path, FileFormat format, std::unique_
     }
     src->owns_file_ = true;
   }
+  src->max_line_bytes_ = max_line_bytes;
+  src->reader_ = std::make_unique<LineReader>(src->file_, max_line_bytes);
+  src->reader_->Prime();
+  if (src->reader_->error())
+    return Status::IoError("cannot read input " + path + ": " + std::strerror(errno));
   if (format == FileFormat::kMovieLens || (format == FileFormat::kAuto && EndsWith(path, "ratings.csv"))) {
     src->format_ = FileFormat::kMovieLens;
     Status s = src->LoadMovieLens(path);
@@ -92,10 +195,15 @@ Status FileSource::Open(const std::string& path, FileFormat format, std::unique_
     *out = std::move(src);
     return Status::OK();
   }
-  std::string first;
-  const bool has_first = src->ReadLine(first);
+  // Detection looks at the first line as far as the head holds it: a file
+  // whose first line has no end (/dev/zero) must not be read whole here.
+  std::string_view first = src->reader_->head();
+  if (first.starts_with("\xEF\xBB\xBF")) first.remove_prefix(3);
+  const bool has_first = !first.empty();
+  first = first.substr(0, first.find('\n'));
+  if (first.ends_with('\r')) first.remove_suffix(1);
   if (format == FileFormat::kAuto) {
-    if (EndsWith(path, ".jsonl") || EndsWith(path, ".json") || (has_first && !first.empty() && first[0] == '{'))
+    if (EndsWith(path, ".jsonl") || EndsWith(path, ".json") || (has_first && first[0] == '{'))
       format = FileFormat::kJsonLines;
     else if (has_first && first.find("user_id") != std::string::npos)
       format = FileFormat::kCsv;
@@ -104,14 +212,16 @@ Status FileSource::Open(const std::string& path, FileFormat format, std::unique_
   }
   src->format_ = format;
   if (format == FileFormat::kCsv) {
-    if (!has_first) return Status::InvalidArgument("CSV input " + path + " has no header line");
-    SplitCsv(first, src->header_);
+    std::string header;
+    bool pending = false;
+    if (!src->ReadLine(header, &pending) && !pending)
+      return Status::InvalidArgument("CSV input " + path + " has no header line");
+    if (pending || src->whole_size_ != 0)
+      return Status::InvalidArgument("CSV input " + path + ": the header line is too long");
+    SplitCsv(header, src->header_);
     bool has_user = false;
     for (const auto& h : src->header_) has_user |= h == "user_id";
     if (!has_user) return Status::InvalidArgument("CSV input " + path + ": header has no user_id column");
-  } else if (has_first) {
-    src->pending_first_line_ = std::move(first);
-    src->has_pending_first_ = true;
   }
   if (!has_first) src->eof_ = true;
   *out = std::move(src);
@@ -122,21 +232,19 @@ FileSource::~FileSource() {
   if (owns_file_ && file_) std::fclose(file_);
 }
 
-bool FileSource::ReadLine(std::string& line) {
-  line.clear();
-  char buf[65536];
-  bool any = false;
-  while (std::fgets(buf, sizeof buf, file_)) {
-    any = true;
-    const size_t n = std::strlen(buf);
-    bytes_read_ += n;
-    line.append(buf, n);
-    if (n > 0 && buf[n - 1] == '\n') break;
+bool FileSource::ReadLine(std::string& line, bool* pending) {
+  if (pending) *pending = false;
+  switch (reader_->Next(&line, &whole_size_, &whole_fnv1a64_)) {
+    case LineReader::Result::kLine:
+      ++line_no_;
+      return true;
+    case LineReader::Result::kPending:
+      if (pending) *pending = true;
+      return false;
+    case LineReader::Result::kEof:
+      return false;
   }
-  if (!any) return false;
-  ++line_no_;
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-  return true;
+  return false;
 }
 
 void FileSource::ConvertCsv(const std::string& line, std::string& json) {
@@ -175,27 +283,36 @@ Status FileSource::LoadMovieLens(const std::string& path) {
   const std::string movies_path = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + "movies.csv";
   std::FILE* mf = std::fopen(movies_path.c_str(), "rb");
   if (!mf) return Status::IoError("MovieLens: cannot open " + movies_path + " (expected beside ratings.csv)");
-  std::FILE* ratings = file_;
-  file_ = mf;
   std::unordered_map<std::string, std::string> genre;
   std::string line;
   std::vector<std::string> f;
   bool header = true;
-  while (ReadLine(line)) {
-    if (header) {
-      header = false;
-      continue;
+  {
+    LineReader movies(mf, max_line_bytes_);
+    uint64_t size = 0, hash = 0;
+    for (LineReader::Result r; (r = movies.Next(&line, &size, &hash)) != LineReader::Result::kEof;) {
+      if (r == LineReader::Result::kPending) continue;
+      if (header) {
+        header = false;
+        continue;
+      }
+      SplitCsv(line, f);
+      if (f.size() < 3) continue;
+      const std::string& genres = f.back();
+      genre[f[0]] = genres.substr(0, genres.find('|'));
     }
-    SplitCsv(line, f);
-    if (f.size() < 3) continue;
-    const std::string& genres = f.back();
-    genre[f[0]] = genres.substr(0, genres.find('|'));
+    const bool failed = movies.error();
+    std::fclose(mf);
+    if (failed) return Status::IoError("MovieLens: cannot read " + movies_path);
   }
-  std::fclose(mf);
-  file_ = ratings;
   line_no_ = 0;
   header = true;
-  while (ReadLine(line)) {
+  for (;;) {
+    bool pending = false;
+    if (!ReadLine(line, &pending)) {
+      if (pending) continue;
+      break;
+    }
     if (header) {
       header = false;
       continue;
@@ -222,6 +339,7 @@ Status FileSource::LoadMovieLens(const std::string& path) {
     row.json = std::move(json);
     rows_.push_back(std::move(row));
   }
+  if (reader_->error()) return Status::IoError("MovieLens: cannot read " + path + ": " + std::strerror(errno));
   std::stable_sort(rows_.begin(), rows_.end(), [](const Row& a, const Row& b) { return a.ts < b.ts; });
   return Status::OK();
 }
@@ -247,23 +365,25 @@ Status FileSource::Poll(size_t max, std::chrono::milliseconds, std::vector<Recor
   size_t n = 0;
   while (n < max && !eof_) {
     std::string& line = lines_[n];
-    if (has_pending_first_) {
-      line = std::move(pending_first_line_);
-      has_pending_first_ = false;
-    } else if (!ReadLine(line)) {
+    bool pending = false;
+    if (!ReadLine(line, &pending)) {
+      if (pending) break;  // a line with no end yet: let the caller look at its stop flag
       eof_ = true;
-      if (std::ferror(file_)) return Status::IoError(std::string("read error: ") + std::strerror(errno));
+      if (reader_->error()) return Status::IoError(std::string("read error: ") + std::strerror(errno));
       break;
     }
-    if (line.empty()) continue;  // blank lines carry nothing
+    const uint64_t whole_size = whole_size_, whole_hash = whole_fnv1a64_;
+    if (line.empty() && whole_size == 0) continue;  // blank lines carry nothing
     const int64_t offset = line_no_;
     if (offset < skip_until_) continue;
     Record r;
     r.topic = kFileTopic;
     r.partition = 0;
     r.offset = offset;
-    if (format_ == FileFormat::kJsonLines) {
-      r.value = line;
+    r.whole_size = whole_size;
+    r.whole_fnv1a64 = whole_hash;
+    if (format_ == FileFormat::kJsonLines || whole_size != 0) {
+      r.value = line;  // a cut line is rejected as oversized before any conversion
     } else {
       ConvertCsv(line, converted_[n]);
       r.value = converted_[n];

@@ -8,6 +8,14 @@
 // operator; Record::original keeps the row as read. Records are numbered by
 // file line (1-based, header included): topic "file", partition 0.
 //
+// Lines are read as bytes (a NUL is a byte like any other; the parser
+// rejects it). A UTF-8 byte-order mark at the start of the file is dropped.
+// A line longer than max_line_bytes keeps that many bytes and goes on as
+// one record whose whole_size says how long it was (the parser rejects it
+// as oversized): memory stays bounded whatever the input, and a line with
+// no end (/dev/zero) yields to the caller every few MiB instead of reading
+// forever.
+//
 // FileSink writes the recommendations topic as JSON Lines (a tombstone as
 // {"user_id":...,"tombstone":true}) and the dead-letter topic as JSON Lines
 // with reason, detail, source position and the original bytes in base64.
@@ -32,10 +40,48 @@ enum class FileFormat { kAuto, kJsonLines, kCsv, kTaobao, kMovieLens };
 // Parses "auto", "jsonl", "csv", "taobao", "movielens".
 bool ParseFileFormat(std::string_view name, FileFormat* out);
 
+// Reads lines from a FILE with its own buffer (fgets cannot see past a NUL).
+class LineReader {
+ public:
+  enum class Result { kLine, kEof, kPending };
+  LineReader(std::FILE* file, size_t max_line_bytes);
+  // kLine: *line holds the next line (without its end of line, cut to
+  // max_line_bytes; whole_size/whole_fnv1a64 nonzero when cut). kPending:
+  // inside a line that has not ended after a few MiB, or a read interrupted
+  // by a signal; call again. kEof: no more lines (or a read error: see
+  // error()). Reads the file's descriptor directly: nothing else may read
+  // the FILE.
+  Result Next(std::string* line, uint64_t* whole_size, uint64_t* whole_fnv1a64);
+  bool error() const { return error_; }
+  uint64_t bytes_read() const { return bytes_read_; }
+  // The file's first bytes (up to 64 KiB), buffered at the first Next.
+  std::string_view head() const { return head_; }
+  bool at_start() const { return bytes_read_ == 0; }
+  // Reads the head without consuming it.
+  void Prime();
+
+ private:
+  enum class Fill { kData, kInterrupted, kEof };
+  Fill Read(char* into, size_t n, size_t* got);
+  std::FILE* file_;
+  size_t max_line_bytes_;
+  std::vector<char> buf_;
+  size_t pos_ = 0, end_ = 0;
+  bool eof_ = false, error_ = false, primed_ = false;
+  uint64_t bytes_read_ = 0;
+  std::string head_;
+  // The line in progress across kPending returns.
+  std::string partial_;
+  uint64_t partial_size_ = 0, partial_hash_ = 0;
+};
+
 class FileSource final : public RecordSource {
  public:
+  static constexpr size_t kDefaultMaxLineBytes = 1 << 20;
   // Opens path ("-" = stdin). kAuto picks by extension and first line.
-  static Status Open(const std::string& path, FileFormat format, std::unique_ptr<FileSource>* out);
+  // max_line_bytes: see above; at least input.max_message_bytes.
+  static Status Open(const std::string& path, FileFormat format, std::unique_ptr<FileSource>* out,
+                     size_t max_line_bytes = kDefaultMaxLineBytes);
   ~FileSource() override;
 
   Status Poll(size_t max, std::chrono::milliseconds timeout, std::vector<Record>& out) override;
@@ -44,15 +90,21 @@ class FileSource final : public RecordSource {
   // Skips to the record after `next_offset - 1` (resume after a checkpoint).
   void SeekTo(int64_t next_offset) { skip_until_ = next_offset; }
   FileFormat format() const { return format_; }
-  uint64_t bytes_read() const { return bytes_read_; }
+  uint64_t bytes_read() const { return reader_ ? reader_->bytes_read() : 0; }
+  // The input's first bytes (up to 64 KiB): what identifies it on resume.
+  std::string_view head() const { return reader_ ? reader_->head() : std::string_view(); }
 
  private:
   FileSource() = default;
-  bool ReadLine(std::string& line);
+  // The next line; false at the end (or kPending: *pending set).
+  bool ReadLine(std::string& line, bool* pending = nullptr);
   void ConvertCsv(const std::string& line, std::string& json);
 
   std::FILE* file_ = nullptr;
   bool owns_file_ = false;
+  std::unique_ptr<LineReader> reader_;
+  size_t max_line_bytes_ = kDefaultMaxLineBytes;
+  uint64_t whole_size_ = 0, whole_fnv1a64_ = 0;  // of the last line read
   Status LoadMovieLens(const std::string& path);
 
   FileFormat format_ = FileFormat::kJsonLines;
@@ -65,12 +117,9 @@ class FileSource final : public RecordSource {
   std::vector<Row> rows_;
   size_t next_row_ = 0;
   std::vector<std::string> header_;
-  std::string pending_first_line_;
-  bool has_pending_first_ = false;
   int64_t line_no_ = 0;
   int64_t skip_until_ = 0;
   bool eof_ = false;
-  uint64_t bytes_read_ = 0;
   // Storage behind the views of the last Poll.
   std::vector<std::string> lines_, converted_;
   std::vector<std::string_view> fields_;

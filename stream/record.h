@@ -28,6 +28,12 @@ struct Record {
   // empty when value is the original.
   std::string_view original;
   std::string_view original_bytes() const { return original.empty() ? value : original; }
+  // A record longer than its source keeps (a file line past the source's
+  // line bound) holds only a prefix; these give the whole record's size and
+  // FNV-1a 64 hash. 0: the record is whole.
+  uint64_t whole_size = 0;
+  uint64_t whole_fnv1a64 = 0;
+  size_t size() const { return whole_size != 0 ? whole_size : value.size(); }
 };
 
 struct TopicPartitionOffset {

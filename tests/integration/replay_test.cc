@@ -11,7 +11,11 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include "app/generator.h"
+#include "stream/dead_letter.h"
 #include "tests/integration/subprocess_util.h"
 
 namespace recstream {
@@ -187,6 +191,129 @@ TEST_F(ReplayTest, DeadLettersOfStdoutOrADeviceGoToTheWorkingDirectory) {
     // Lists on stdout, not mixed with dead letters.
     EXPECT_EQ(Lines(cwd / "lists.jsonl").size(), output == "-" ? 2u : 0u) << output;
   }
+}
+
+// Waits for pid (SIGKILL past limit) and returns its exit code (-1 when
+// signalled or killed) and its resource usage (peak RSS).
+int WaitWithUsage(pid_t pid, std::chrono::seconds limit, rusage* usage) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (::wait4(pid, &status, WNOHANG, usage) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::wait4(pid, &status, 0, usage);
+      return -1;
+    }
+    ::usleep(20'000);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string Base64Decode(std::string_view in) {
+  static const std::string kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const auto v = kChars.find(c);
+    if (v == std::string::npos) break;  // '=' padding
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+// The string value of "key":"..." in a flat JSON line.
+std::string Field(const std::string& line, const std::string& key) {
+  const std::string k = "\"" + key + "\":\"";
+  const auto a = line.find(k);
+  if (a == std::string::npos) return "";
+  const auto b = line.find('"', a + k.size());
+  return line.substr(a + k.size(), b - a - k.size());
+}
+
+// Hostile files, as a user's tooling produces them: a NUL byte inside a line
+// (it swallowed the next line), a line that is only a NUL (it vanished), a
+// UTF-8 byte-order mark before a CSV header (fatal), a 100 MB line (1.55 GB
+// of memory for a 300 MB one) and /dev/zero (read forever, deaf to SIGTERM).
+// Every valid line gives its list, every other one exactly one dead letter
+// with its own bytes, and memory stays bounded.
+TEST_F(ReplayTest, HostileFilesLoseNoValidLineAndStayBounded) {
+  const std::string nul_line = events_[1].ToJson().insert(10, 1, '\0');
+  const fs::path nul = dir_ / "nul.jsonl";
+  {
+    std::ofstream out(nul, std::ios::binary);
+    out << events_[0].ToJson() << "\n" << nul_line << "\n" << events_[2].ToJson() << "\n";
+    out.write("\0\n", 2);
+    out << events_[3].ToJson() << "\n";
+  }
+  Result r = RunCli("replay -i " + nul.string() + " -o " + (dir_ / "nul.out").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(Lines(dir_ / "nul.out").size(), 3u) << "every valid line gives its list: " << r.out;
+  auto dead = Lines(dir_ / "nul.out.dlq.jsonl");
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(Field(dead[0], "source.offset"), "2");
+  EXPECT_EQ(Base64Decode(Field(dead[0], "value_base64")), nul_line) << "the dead letter holds the line's own bytes";
+  EXPECT_EQ(Field(dead[1], "source.offset"), "4");
+  EXPECT_EQ(Base64Decode(Field(dead[1], "value_base64")), std::string(1, '\0'));
+
+  // A byte-order mark before the header is not part of the first column's name.
+  const fs::path bom = dir_ / "bom.csv";
+  std::ofstream(bom, std::ios::binary) << "\xEF\xBB\xBFuser_id,item_id,category_id,type,ts\r\nu1,i1,c1,view,1767225600000\r\n";
+  r = RunCli("replay -i " + bom.string() + " -o " + (dir_ / "bom.out").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(Lines(dir_ / "bom.out").size(), 1u) << r.out;
+
+  // A 100 MB line between two valid ones: one bounded dead letter that
+  // gives the line's size and hash; the process stays far below the line.
+  const fs::path huge = dir_ / "huge.jsonl";
+  std::string big = "{\"user_id\":\"" + std::string(100'000'000, 'a') + "\"}";
+  {
+    std::ofstream out(huge, std::ios::binary);
+    out << events_[0].ToJson() << "\n" << big << "\n" << events_[1].ToJson() << "\n";
+  }
+  const size_t big_size = big.size();
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(stream::Fnv1a64(big)));
+  // Freed before the fork: a child's peak RSS counts the pages it shares
+  // with this process until exec.
+  std::string().swap(big);
+  const std::string bin = RECSTREAM_BINARY;
+  // The bound is relative to the same binary on a two-line file (a
+  // sanitizer build has a larger base).
+  const fs::path small = WriteJsonl("small.jsonl", 0, 2);
+  pid_t pid = testing::StartProcess({bin, "replay", "-i", small.string(), "-o", (dir_ / "small.out").string()});
+  rusage usage{};
+  ASSERT_EQ(WaitWithUsage(pid, std::chrono::seconds(120), &usage), 0);
+  const long bound_kib = usage.ru_maxrss + 32 * 1024;
+  pid = testing::StartProcess({bin, "replay", "-i", huge.string(), "-o", (dir_ / "huge.out").string()});
+  ASSERT_GT(pid, 0);
+  usage = {};
+  ASSERT_EQ(WaitWithUsage(pid, std::chrono::seconds(120), &usage), 0);
+  EXPECT_LT(usage.ru_maxrss, bound_kib) << "peak RSS in KiB; the line alone is 97,657 KiB";
+  EXPECT_EQ(Lines(dir_ / "huge.out").size(), 2u);
+  dead = Lines(dir_ / "huge.out.dlq.jsonl");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(Field(dead[0], "reason"), "oversized");
+  EXPECT_EQ(Field(dead[0], "original.size"), std::to_string(big_size));
+  EXPECT_EQ(Field(dead[0], "original.fnv1a64"), hash);
+  EXPECT_LE(Base64Decode(Field(dead[0], "value_base64")).size(), 512u * 1024) << "the dead letter is bounded";
+
+  // /dev/zero: one line that never ends. The process stays bounded and
+  // stops on SIGTERM.
+  pid = testing::StartProcess({bin, "replay", "-i", "/dev/zero", "-o", (dir_ / "zero.out").string()});
+  ASSERT_GT(pid, 0);
+  ::sleep(2);
+  ::kill(pid, SIGTERM);
+  const auto t0 = std::chrono::steady_clock::now();
+  usage = {};
+  EXPECT_EQ(WaitWithUsage(pid, std::chrono::seconds(20), &usage), 143);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5)) << "SIGTERM was not heard";
+  EXPECT_LT(usage.ru_maxrss, bound_kib) << "peak RSS in KiB";
 }
 
 TEST_F(ReplayTest, BadArgumentsAreClearErrors) {
