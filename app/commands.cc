@@ -15,6 +15,8 @@
 #include "app/evaluation.h"
 #include "app/processor.h"
 #include "app/report.h"
+#include "state/db.h"
+#include "stream/dead_letter.h"
 #include "stream/embedded_broker.h"
 #include "stream/file_io.h"
 
@@ -66,6 +68,42 @@ Status StartEmbedded(const Config& config, stream::EmbeddedBroker& broker) {
     if (!name.empty()) s = broker.CreateTopic(name, config.embedded_partitions);
   }
   return s;
+}
+
+constexpr std::string_view kReplayInputKey = "replay.input";
+
+// A state dir remembers the input it replays (its first bytes, up to 64
+// KiB: their length and FNV-1a hash, and the path for the message). Lines
+// are numbered per file, so resuming with another file would skip its first
+// lines as if they were done: that is refused. A file that grew (appended
+// to) keeps its first bytes and is the same input.
+Status CheckReplayInput(state::StateDb& db, const stream::FileSource& source, const std::string& path,
+                        const std::string& dir, bool resuming) {
+  std::string stored;
+  const auto gs = db.Get(state::Cf::kMeta, std::string(kReplayInputKey), &stored);
+  if (!gs.ok() && !gs.IsNotFound()) return Status::IoError("state store: " + gs.ToString());
+  const std::string_view head = source.head();
+  if (resuming && gs.ok()) {
+    unsigned long long len = 0, hash = 0;
+    int used = 0;
+    if (std::sscanf(stored.c_str(), "1 %llu %llx %n", &len, &hash, &used) < 2)
+      return Status::Corruption("state dir " + dir + ": unreadable replay.input record");
+    const std::string was = stored.substr(static_cast<size_t>(used));
+    if (head.size() < len || stream::Fnv1a64(head.substr(0, len)) != hash)
+      return Status::InvalidArgument("--state-dir " + dir + " holds the replay of another input (" + was +
+                                     "): its first " + std::to_string(len) + " bytes differ from " + path +
+                                     "'s, and resuming would skip this file's first lines as done. Use a new "
+                                     "--state-dir for a new input (or delete this one to start over)");
+    return Status::OK();
+  }
+  if (resuming) spdlog::warn("replay: {} was written by an older recstream: resuming without checking the input", dir);
+  rocksdb::WriteBatch batch;
+  char text[64];
+  std::snprintf(text, sizeof text, "1 %zu %016llx ", head.size(),
+                static_cast<unsigned long long>(stream::Fnv1a64(head)));
+  batch.Put(db.handle(state::Cf::kMeta), std::string(kReplayInputKey), std::string(text) + path);
+  if (const auto cs = db.Commit(batch); !cs.ok()) return Status::IoError("state store: " + cs.ToString());
+  return Status::OK();
 }
 
 // A file line is kept whole up to the larger of the two bounds that read
@@ -209,7 +247,10 @@ int ReplayCommand(Config config, const ReplayArgs& args) {
   std::unique_ptr<stream::FileSource> source;
   Status s = stream::FileSource::Open(args.input, format, &source, MaxLineBytes(config));
   if (s.ok() && args.output.empty()) s = Status::InvalidArgument("--output is required");
-  std::unique_ptr<stream::FileSink> sink;
+  if (!s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 2;
+  }
   std::string dlq = args.dead_letters;
   if (dlq.empty()) {
     // OUTPUT.dlq.jsonl beside a regular output file. Beside stdout ("-") or
@@ -220,14 +261,7 @@ int ReplayCommand(Config config, const ReplayArgs& args) {
     const bool special = args.output == "-" || (std::filesystem::exists(args.output, ec) &&
                                                 !std::filesystem::is_regular_file(args.output, ec));
     dlq = special ? "recstream.dlq.jsonl" : args.output + ".dlq.jsonl";
-    if (special && !args.output.empty())
-      spdlog::info("replay: dead letters go to {} (--dlq names another file)", dlq);
-  }
-  if (s.ok()) s = stream::FileSink::Open(args.output, dlq, config.pipeline.topics.recommendations,
-                                         config.pipeline.topics.dead_letters, &sink);
-  if (!s.ok()) {
-    spdlog::error("{}", s.ToString());
-    return 2;
+    if (special) spdlog::info("replay: dead letters go to {} (--dlq names another file)", dlq);
   }
   // Without --state-dir the replay starts from empty state in a private
   // directory; with it, state persists and a rerun resumes after the last
@@ -247,9 +281,26 @@ int ReplayCommand(Config config, const ReplayArgs& args) {
     spdlog::error("{}", s.ToString());
     return 1;
   }
-  if (const int64_t next = pipeline->StoredOffset("file", 0); next != stream::kNoStoredOffset) {
+  const int64_t next = pipeline->StoredOffset("file", 0);
+  const bool resuming = next != stream::kNoStoredOffset;
+  if (s = CheckReplayInput(*db, *source, args.input, config.state.dir, resuming); !s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 2;
+  }
+  stream::FileSink::Resume resume;
+  resume.output_bytes = pipeline->StoredOffset(std::string(stream::kFileOutputPosition), 0);
+  resume.dead_letter_bytes = pipeline->StoredOffset(std::string(stream::kFileDeadLetterPosition), 0);
+  std::unique_ptr<stream::FileSink> sink;
+  s = stream::FileSink::Open(args.output, dlq, config.pipeline.topics.recommendations,
+                             config.pipeline.topics.dead_letters, &sink, resuming ? &resume : nullptr);
+  if (!s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 2;
+  }
+  if (resuming) {
     source->SeekTo(next);
-    spdlog::info("replay resumes at line {}", next);
+    spdlog::info("replay resumes at line {}: {} and {} are cut to their checkpoint and appended to", next,
+                 args.output, dlq);
   }
   InstallSignalHandlers();
   stream::Task task(*source, *sink, *pipeline, config.task);

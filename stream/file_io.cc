@@ -395,22 +395,60 @@ Status FileSource::Poll(size_t max, std::chrono::milliseconds, std::vector<Recor
   return Status::OK();
 }
 
+namespace {
+
+// Opens path for a sink: truncated, or (resume) cut to `checkpointed` bytes
+// and appended to. *bytes: its size when it is a regular file, else -1.
+Status OpenSinkFile(const std::string& path, const char* what, int64_t checkpointed, bool resume, std::FILE** f,
+                    int64_t* bytes) {
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  const bool regular = !exists || S_ISREG(st.st_mode);
+  *bytes = -1;
+  if (resume && regular && exists && st.st_size > 0 && checkpointed != kNoStoredOffset) {
+    if (st.st_size < checkpointed)
+      return Status::InvalidArgument(std::string(what) + " " + path + " holds " + std::to_string(st.st_size) +
+                                     " bytes, fewer than the " + std::to_string(checkpointed) +
+                                     " of the checkpoint it resumes: it is another file. Name the same file, a new "
+                                     "one, or start over with a new --state-dir");
+    if (st.st_size > checkpointed && ::truncate(path.c_str(), checkpointed) != 0)
+      return Status::IoError("cannot cut " + path + " to its checkpoint: " + std::strerror(errno));
+    *f = std::fopen(path.c_str(), "ab");
+    if (*f) *bytes = checkpointed;
+  } else {
+    // A device or a FIFO (/dev/null, a pipe) is opened for writing as is.
+    *f = std::fopen(path.c_str(), regular ? "wb" : "ab");
+    if (*f && regular) *bytes = 0;
+  }
+  if (!*f) return Status::IoError(std::string("cannot open ") + what + " " + path + ": " + std::strerror(errno));
+  return Status::OK();
+}
+
+}  // namespace
+
 Status FileSink::Open(const std::string& output, const std::string& dead_letters, std::string output_topic,
-                      std::string dead_letter_topic, std::unique_ptr<FileSink>* out) {
+                      std::string dead_letter_topic, std::unique_ptr<FileSink>* out, const Resume* resume) {
   std::unique_ptr<FileSink> sink(new FileSink());
   if (output == "-") {
     sink->out_ = stdout;
   } else {
-    sink->out_ = std::fopen(output.c_str(), "wb");
-    if (!sink->out_) return Status::IoError("cannot open output " + output + ": " + std::strerror(errno));
+    Status s = OpenSinkFile(output, "output", resume ? resume->output_bytes : kNoStoredOffset, resume != nullptr,
+                            &sink->out_, &sink->out_bytes_);
+    if (!s.ok()) return s;
     sink->owns_out_ = true;
   }
-  sink->dlq_ = std::fopen(dead_letters.c_str(), "wb");
-  if (!sink->dlq_) return Status::IoError("cannot open dead-letter file " + dead_letters + ": " + std::strerror(errno));
+  Status s = OpenSinkFile(dead_letters, "dead-letter file", resume ? resume->dead_letter_bytes : kNoStoredOffset,
+                          resume != nullptr, &sink->dlq_, &sink->dlq_bytes_);
+  if (!s.ok()) return s;
   sink->output_topic_ = std::move(output_topic);
   sink->dead_letter_topic_ = std::move(dead_letter_topic);
   *out = std::move(sink);
   return Status::OK();
+}
+
+void FileSink::AppendPositions(std::vector<TopicPartitionOffset>& out) const {
+  if (out_bytes_ >= 0) out.push_back({std::string(kFileOutputPosition), 0, out_bytes_});
+  if (dlq_bytes_ >= 0) out.push_back({std::string(kFileDeadLetterPosition), 0, dlq_bytes_});
 }
 
 FileSink::~FileSink() {
@@ -437,6 +475,7 @@ Status FileSink::Produce(std::string_view topic, std::string_view key, std::opti
     line_.push_back('\n');
     ++dead_letters_;
     if (std::fwrite(line_.data(), 1, line_.size(), dlq_) != line_.size()) failed_ = true;
+    if (dlq_bytes_ >= 0) dlq_bytes_ += static_cast<int64_t>(line_.size());
     return Status::OK();
   }
   if (topic != output_topic_) return Status::InvalidArgument("file sink has no topic " + std::string(topic));
@@ -449,6 +488,7 @@ Status FileSink::Produce(std::string_view topic, std::string_view key, std::opti
   line_.push_back('\n');
   ++outputs_;
   if (std::fwrite(line_.data(), 1, line_.size(), out_) != line_.size()) failed_ = true;
+  if (out_bytes_ >= 0) out_bytes_ += static_cast<int64_t>(line_.size());
   return Status::OK();
 }
 

@@ -125,12 +125,27 @@ class FileSource final : public RecordSource {
   std::vector<std::string_view> fields_;
 };
 
+// The positions a FileSink reports with each checkpoint (bytes of each
+// regular output file), as pseudo-partitions 0 of these topics.
+inline constexpr std::string_view kFileOutputPosition = "recstream.file.output";
+inline constexpr std::string_view kFileDeadLetterPosition = "recstream.file.dead_letters";
+
 class FileSink final : public RecordSink {
  public:
+  // The positions of the last checkpoint (kNoStoredOffset: none) when the
+  // sink resumes a run.
+  struct Resume {
+    int64_t output_bytes = kNoStoredOffset;
+    int64_t dead_letter_bytes = kNoStoredOffset;
+  };
   // output: recommendations as JSON Lines ("-" = stdout); dead_letters: path
-  // for rejected records. Both truncated.
+  // for rejected records. Without resume both are truncated. With it, a
+  // regular file is cut to its checkpointed size (the lines after it belong
+  // to records that are processed again) and appended to; a missing or empty
+  // one starts afresh; one shorter than its checkpoint is another file's
+  // and an error.
   static Status Open(const std::string& output, const std::string& dead_letters, std::string output_topic,
-                     std::string dead_letter_topic, std::unique_ptr<FileSink>* out);
+                     std::string dead_letter_topic, std::unique_ptr<FileSink>* out, const Resume* resume = nullptr);
   ~FileSink() override;
 
   Status Produce(std::string_view topic, std::string_view key, std::optional<std::string_view> value,
@@ -138,11 +153,14 @@ class FileSink final : public RecordSink {
   Status AwaitDelivery(std::chrono::milliseconds timeout) override;
   uint64_t outputs() const { return outputs_; }
   uint64_t dead_letters() const { return dead_letters_; }
+  void AppendPositions(std::vector<TopicPartitionOffset>& out) const override;
 
  private:
   FileSink() = default;
   std::FILE* out_ = nullptr;
   std::FILE* dlq_ = nullptr;
+  // Bytes in each regular file (-1: not a regular file, no position).
+  int64_t out_bytes_ = -1, dlq_bytes_ = -1;
   bool owns_out_ = false;
   std::string output_topic_, dead_letter_topic_;
   std::string line_;

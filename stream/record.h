@@ -72,6 +72,11 @@ class RecordSink {
   virtual Status AwaitDelivery(std::chrono::milliseconds timeout) = 0;
   // Serves delivery reports without blocking.
   virtual void Poll() {}
+  // Where the sink's own output stands, for a sink whose output belongs to
+  // the checkpoint (a file: bytes written, as a pseudo-partition): appended
+  // to the input offsets of each checkpoint, so that a resume can cut what
+  // was written after it. Kafka sinks have none.
+  virtual void AppendPositions(std::vector<TopicPartitionOffset>& out) const {}
 };
 
 // Counts what is produced and discards it: `eval` (which reads the lists

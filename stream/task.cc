@@ -69,7 +69,9 @@ Status Task::Checkpoint() {
   checkpoint_asked_ = false;
   if (pending_records_ == 0 && next_.empty()) return Status::OK();
   Status s = sink_.AwaitDelivery(opt_.delivery_timeout);
-  if (s.ok()) s = processor_.Checkpoint(next_);
+  positions_ = next_;
+  sink_.AppendPositions(positions_);
+  if (s.ok()) s = processor_.Checkpoint(positions_);
   if (!s.ok()) {
     processor_.Abandon();
     return s;

@@ -120,6 +120,7 @@ class Task {
   std::vector<Record> batch_;
   // Next offsets of everything processed since the last checkpoint.
   std::vector<TopicPartitionOffset> next_;
+  std::vector<TopicPartitionOffset> positions_;  // next_ and the sink's positions
   size_t pending_records_ = 0;
   Clock::SteadyTime first_pending_{};  // the oldest unchecked batch
   bool in_window_ = false;       // between BeginWindow and EndWindow

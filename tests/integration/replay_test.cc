@@ -173,6 +173,77 @@ TEST_F(ReplayTest, ResumesFromStateDirLikeAnUninterruptedRun) {
   for (size_t i = 0; i < once.size(); ++i) ASSERT_EQ(WithoutGeneratedTs(parts[i]), WithoutGeneratedTs(once[i])) << i;
 }
 
+// kill -9 during a replay into the same --output, three times, then a run
+// to the end: the output equals one uninterrupted run's line for line (no
+// list lost, none twice, no half-written line), because each checkpoint
+// stores the output's size beside the input's line and a resume cuts the
+// file back to it. The state dir then refuses another input (it would skip
+// that file's first lines as done) and an output file that is not its own.
+TEST_F(ReplayTest, KilledAndResumedIntoTheSameOutputEqualsOneRun) {
+  const fs::path input = dir_ / "in.jsonl";
+  {
+    app::GeneratorOptions g;
+    g.seed = 5;
+    app::Generator gen(g);
+    std::ofstream out(input);
+    for (int i = 0; i < 100'000; ++i) out << gen.Next().ToJson() << "\n";
+  }
+  const std::string bin = RECSTREAM_BINARY;
+  const fs::path once = dir_ / "once.jsonl", out = dir_ / "out.jsonl", state = dir_ / "state";
+  ASSERT_EQ(RunCli("replay -i " + input.string() + " -o " + once.string()).code, 0);
+  const auto full_size = fs::file_size(once);
+  int kills = 0;
+  for (const double share : {0.2, 0.5, 0.8}) {
+    const pid_t pid = testing::StartProcess(
+        {bin, "replay", "-i", input.string(), "-o", out.string(), "--state-dir", state.string()});
+    ASSERT_GT(pid, 0);
+    const auto target = static_cast<uintmax_t>(share * static_cast<double>(full_size));
+    bool ended = false;
+    for (int i = 0; i < 2400; ++i) {
+      std::error_code ec;
+      if (fs::file_size(out, ec) >= target) break;
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        ended = true;
+        break;
+      }
+      ::usleep(5'000);
+    }
+    if (ended) break;  // it finished before the kill: nothing to resume
+    ::kill(pid, SIGKILL);
+    testing::WaitProcess(pid, std::chrono::seconds(30));
+    ++kills;
+  }
+  EXPECT_GE(kills, 1) << "no kill landed mid-run";
+  const Result r = RunCli("replay -i " + input.string() + " -o " + out.string() + " --state-dir " + state.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto a = Lines(once), b = Lines(out);
+  ASSERT_EQ(b.size(), a.size()) << "lists lost or repeated after " << kills << " kill(s)";
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(WithoutGeneratedTs(b[i]), WithoutGeneratedTs(a[i])) << "line " << i;
+
+  // Another input into the same state dir: refused, nothing written.
+  const auto other = WriteJsonl("other.jsonl", 0, 500);
+  const auto before = fs::file_size(out);
+  Result refused = RunCli("replay -i " + other.string() + " -o " + out.string() + " --state-dir " + state.string());
+  EXPECT_EQ(refused.code, 2) << refused.out;
+  EXPECT_NE(refused.out.find("holds the replay of another input"), std::string::npos) << refused.out;
+  EXPECT_EQ(fs::file_size(out), before);
+  // The same input, grown by appended lines, is the same input.
+  {
+    std::ofstream app(input, std::ios::app);
+    app << events_[0].ToJson() << "\n";
+  }
+  Result grown = RunCli("replay -i " + input.string() + " -o " + out.string() + " --state-dir " + state.string());
+  EXPECT_EQ(grown.code, 0) << grown.out;
+  EXPECT_EQ(Lines(out).size(), a.size() + 1) << "only the appended line is new";
+  // An output shorter than its checkpoint is another file.
+  std::ofstream(dir_ / "short.jsonl") << "{}\n";
+  refused = RunCli("replay -i " + input.string() + " -o " + (dir_ / "short.jsonl").string() + " --state-dir " +
+                   state.string());
+  EXPECT_EQ(refused.code, 2) << refused.out;
+  EXPECT_NE(refused.out.find("it is another file"), std::string::npos) << refused.out;
+}
+
 // `--output -` once put dead letters in "./-.dlq.jsonl" and `--output
 // /dev/null` tried "/dev/null.dlq.jsonl" (and failed): beside stdout or a
 // device the default is recstream.dlq.jsonl in the working directory.
