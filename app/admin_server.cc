@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cmath>
+#include <list>
 #include <cstdio>
 #include <optional>
 #include <thread>
@@ -130,7 +131,11 @@ class AdminServer::Impl {
   uint16_t port() const { return port_; }
   const AdminOptions& opt() const { return opt_; }
   AdminBackend& backend() { return backend_; }
-  size_t connections = 0;  // server thread only
+  // Server thread only: sessions alive, and those closed by eviction but
+  // not yet destroyed (their aborted handlers are still queued).
+  size_t connections = 0, evicting = 0;
+  // Every live session in the order it connected (a session removes itself).
+  std::list<class Session*> sessions;
 
  private:
   void RunLoop() {
@@ -154,20 +159,32 @@ class AdminServer::Impl {
   uint16_t port_ = 0;
 };
 
-namespace {
-
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, AdminServer::Impl& server)
       : stream_(std::move(socket)), server_(server), buffer_(server.opt().max_header_bytes + server.opt().max_body_bytes) {
     ++server_.connections;
+    self_ = server_.sessions.insert(server_.sessions.end(), this);
   }
-  ~Session() { --server_.connections; }
+  ~Session() {
+    --server_.connections;
+    if (evicted_) --server_.evicting;
+    server_.sessions.erase(self_);
+  }
 
   void Start() { Read(); }
+  // Waiting for (the rest of) a request: idle keep-alive, or a slow client.
+  bool waiting() const { return waiting_ && !evicted_; }
+  // Closes the connection to make room for a new one.
+  void Evict() {
+    evicted_ = true;
+    ++server_.evicting;
+    Close();
+  }
 
  private:
   void Read() {
+    waiting_ = true;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.opt().max_header_bytes));
     parser_->body_limit(server_.opt().max_body_bytes);
@@ -179,6 +196,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnRead(beast::error_code ec) {
+    waiting_ = false;
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
         ec == asio::error::connection_reset || ec == asio::error::eof) {
       // Closed by the client, or timed out (tcp_stream has closed the
@@ -300,17 +318,27 @@ class Session : public std::enable_shared_from_this<Session> {
   AdminServer::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  bool waiting_ = false, evicted_ = false;
+  std::list<Session*>::iterator self_;
 };
-
-}  // namespace
 
 void AdminServer::Impl::Accept() {
   acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
-      if (connections >= opt_.max_connections) {
-        // Over the limit: close at once rather than queue (bounded memory
-        // and descriptors whatever the clients do).
+      // At the limit the oldest connection still waiting for its request
+      // makes room: slow or idle clients (200 trickling connections failed
+      // 87 % of health probes when the new one was refused instead) cannot
+      // lock out a probe, which sends its request at once and is the newest.
+      // Only when every connection is busy answering is the new one closed.
+      // Memory and descriptors stay bounded whatever the clients do.
+      bool room = connections - evicting < opt_.max_connections;
+      for (auto it = sessions.begin(); !room && it != sessions.end(); ++it) {
+        if (!(*it)->waiting()) continue;
+        (*it)->Evict();
+        room = true;
+      }
+      if (!room) {
         beast::error_code ignored;
         socket.close(ignored);
       } else {

@@ -15,7 +15,9 @@
 // other than GET), 413 (a body over max_body_bytes), 414 (a target over
 // max_target_bytes), 431 (headers over max_header_bytes). A request that has
 // not fully arrived within request_timeout (slowloris) has its connection
-// closed; connections beyond max_connections are closed at once.
+// closed. At max_connections a new connection closes the oldest one still
+// waiting for its request (slow or idle clients cannot lock out a health
+// probe); only when all are busy answering is the new one closed at once.
 //
 // Concurrency: one thread of its own runs every connection (asynchronous
 // I/O); handlers call the AdminBackend on that thread, one request at a time.
