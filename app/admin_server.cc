@@ -7,7 +7,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <list>
 #include <cstdio>
 #include <optional>
@@ -100,7 +103,28 @@ class AdminServer::Impl {
   Impl(const AdminOptions& opt, AdminBackend& backend) : opt_(opt), backend_(backend), acceptor_(ioc_) {}
   ~Impl() { Stop(); }
 
+  Status LoadToken() {
+    if (opt_.token_file.empty()) return Status::OK();
+    std::FILE* f = std::fopen(opt_.token_file.c_str(), "rb");
+    if (!f) return Status::IoError("admin.token_file " + opt_.token_file + ": " + std::strerror(errno));
+    char buf[4096];
+    const size_t n = std::fread(buf, 1, sizeof buf, f);
+    const bool more = std::fgetc(f) != EOF;
+    std::fclose(f);
+    token.assign(buf, n);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) token.erase(0, 1);
+    if (more) return Status::InvalidArgument("admin.token_file " + opt_.token_file + ": over 4096 bytes");
+    if (token.empty()) return Status::InvalidArgument("admin.token_file " + opt_.token_file + " is empty");
+    for (char c : token)
+      if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e)
+        return Status::InvalidArgument("admin.token_file " + opt_.token_file +
+                                       ": the token must be printable ASCII without spaces");
+    return Status::OK();
+  }
+
   Status Bind() {
+    if (Status s = LoadToken(); !s.ok()) return s;
     beast::error_code ec;
     const auto addr = asio::ip::make_address(opt_.address, ec);
     if (ec) return Status::InvalidArgument("admin.address '" + opt_.address + "': " + ec.message());
@@ -112,6 +136,10 @@ class AdminServer::Impl {
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Status::IoError("admin server on " + opt_.address + ":" + std::to_string(opt_.port) + ": " + ec.message());
     port_ = acceptor_.local_endpoint().port();
+    if (token.empty() && !addr.is_loopback())
+      spdlog::warn("admin: serving per-user data on {}:{} to anyone who can reach it; set admin.token_file to ask "
+                   "for a bearer token",
+                   opt_.address, port_);
     Accept();
     thread_ = std::thread([this] { RunLoop(); });
     return Status::OK();
@@ -130,6 +158,8 @@ class AdminServer::Impl {
 
   uint16_t port() const { return port_; }
   const AdminOptions& opt() const { return opt_; }
+  // Empty: no token asked.
+  std::string token;
   AdminBackend& backend() { return backend_; }
   // Server thread only: sessions alive, and those closed by eviction but
   // not yet destroyed (their aborted handlers are still queued).
@@ -249,6 +279,12 @@ class Session : public std::enable_shared_from_this<Session> {
       else Respond(http::status::service_unavailable, "text/plain", "not ready: partitions not assigned yet\n", keep_alive);
       return;
     }
+    if (path.starts_with("/v1/") && !Authorized(req)) {
+      auto res = Response(http::status::unauthorized, "text/plain", "a bearer token is required\n", keep_alive);
+      res->set(http::field::www_authenticate, "Bearer");
+      Send(std::move(res), keep_alive);
+      return;
+    }
     constexpr std::string_view kUsers = "/v1/users/";
     if (path.starts_with(kUsers)) {
       const std::string_view rest = path.substr(kUsers.size());
@@ -290,7 +326,26 @@ class Session : public std::enable_shared_from_this<Session> {
     Respond(http::status::not_found, "text/plain", "not found\n", keep_alive);
   }
 
-  void Respond(http::status status, std::string_view type, std::string body, bool keep_alive, bool allow = false) {
+  // The token compared in constant time (no early exit on the first
+  // differing byte).
+  bool Authorized(const http::request<http::string_body>& req) const {
+    const std::string& token = server_.token;
+    if (token.empty()) return true;
+    const auto it = req.find(http::field::authorization);
+    if (it == req.end()) return false;
+    const std::string_view value(it->value().data(), it->value().size());
+    constexpr std::string_view kBearer = "Bearer ";
+    if (!value.starts_with(kBearer)) return false;
+    const std::string_view given = value.substr(kBearer.size());
+    unsigned diff = given.size() == token.size() ? 0 : 1;
+    for (size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(token[i]) ^
+                                                       static_cast<unsigned char>(i < given.size() ? given[i] : 0);
+    return diff == 0;
+  }
+
+  using ResponsePtr = std::shared_ptr<http::response<http::string_body>>;
+  static ResponsePtr Response(http::status status, std::string_view type, std::string body, bool keep_alive,
+                              bool allow = false) {
     auto res = std::make_shared<http::response<http::string_body>>(status, 11);
     res->set(http::field::server, "recstream");
     res->set(http::field::content_type, beast::string_view(type.data(), type.size()));
@@ -298,6 +353,14 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive);
     res->body() = std::move(body);
     res->prepare_payload();
+    return res;
+  }
+
+  void Respond(http::status status, std::string_view type, std::string body, bool keep_alive, bool allow = false) {
+    Send(Response(status, type, std::move(body), keep_alive, allow), keep_alive);
+  }
+
+  void Send(ResponsePtr res, bool keep_alive) {
     stream_.expires_after(server_.opt().request_timeout);
     http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
       if (ec || !keep_alive) {

@@ -8,6 +8,7 @@
 //   GET /v1/users/{id}/recommendations  the user's current list, the output
 //                                       topic's JSON; 404 for an unknown user
 //   GET /v1/users/{id}/state            the user's state as JSON (debugging)
+//   (the /v1/ paths need the bearer token when token_file is set: 401)
 //
 // {id} is percent-decoded. Everything else is answered with a 4xx and, for a
 // request the parser rejected, the connection is closed: 400 (malformed
@@ -46,6 +47,12 @@ struct AdminOptions {
   int port = 0;
   // Address to bind. Default: 127.0.0.1 (not reachable from other machines).
   std::string address = "127.0.0.1";
+  // A file holding a bearer token: when set, /v1/users/... (per-user data)
+  // answers 401 unless the request carries "Authorization: Bearer TOKEN".
+  // /healthz, /readyz and /metrics (no per-user data) stay open for probes
+  // and Prometheus. Read once at start; an empty or unreadable file is an
+  // error. Default: "" (no token; a warning when address is not loopback).
+  std::string token_file;
   // Users whose last published list is kept for /recommendations (bounded
   // LRU; 0 = always recompute). Default: 10000 (~20 MiB at k = 20).
   size_t lists_kept = 10'000;

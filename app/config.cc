@@ -160,6 +160,7 @@ Registry Build(Config& c) {
     p.parse.max_future_skew_ms = static_cast<int64_t>(*n.value<double>() * 1000);
     return Status::OK();
   };
+  k["input.min_ts_ms"] = Int(&p.parse.min_ts_ms, 0, 4'102'444'800'000);  // up to 2100
   k["user.history_length"] = Int(&p.user.history_length, 1, 1000);
   k["user.purchases_kept"] = Int(&p.user.purchases_kept, 0, 1000);
   k["user.affinity_categories"] = Int(&p.user.affinity_categories, 1, 1000);
@@ -242,6 +243,7 @@ Registry Build(Config& c) {
   k["log.level"] = String(&c.log_level);
   k["admin.port"] = Int(&c.admin.port, 0, 65535);
   k["admin.address"] = String(&c.admin.address);
+  k["admin.token_file"] = String(&c.admin.token_file);
   k["admin.lists_kept"] = Int(&c.admin.lists_kept, 0, 10'000'000);
   r.maps["kafka.consumer"] = &c.kafka.consumer;
   r.maps["kafka.producer"] = &c.kafka.producer;

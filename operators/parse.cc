@@ -325,8 +325,11 @@ Reject Parser::Parse(const stream::Record& r, bool catalog, int64_t now_ms, Pars
     }
     out.ts_ms = r.timestamp_ms;
   }
-  if (out.ts_ms < 0) {
-    detail = "ts is negative";
+  if (out.ts_ms < opt_.min_ts_ms) {
+    detail = out.ts_ms < 0 ? "ts is negative"
+             : out.ts_ms > 0 && out.ts_ms * 1000 >= opt_.min_ts_ms && out.ts_ms < INT64_MAX / 1000
+                 ? "ts is before input.min_ts_ms: seconds where milliseconds are meant?"
+                 : "ts is before input.min_ts_ms";
     return Reject::kBadTimestamp;
   }
   if (out.ts_ms > now_ms + opt_.max_future_skew_ms) {

@@ -33,7 +33,7 @@ enum class Reject : uint8_t {
   kWrongType,      // a field of the wrong JSON type (detail names it)
   kBadId,          // an empty, oversized or negative id
   kUnknownType,    // `type` is not an event type, alias or control type
-  kBadTimestamp,   // negative, or too far in the future
+  kBadTimestamp,   // before input.min_ts_ms (0, seconds for ms), or too far in the future
   kUnknownItem,    // category_id omitted and the catalog does not know the item
   kDuplicate,      // an event_id already applied for this user
   kCount
@@ -45,6 +45,10 @@ struct ParseOptions {
   size_t max_id_bytes = 256;                 // Default: 256 bytes
   size_t max_json_depth = 16;                // Default: 16
   int64_t max_future_skew_ms = 86'400'000;   // Default: 1 day past "now"
+  // Earlier timestamps are rejected: 0 (an unset field) and seconds sent
+  // where milliseconds are meant would otherwise date events to 1970 and
+  // expire or outweigh everything. Default: 1990-01-01T00:00:00Z.
+  int64_t min_ts_ms = 631'152'000'000;
 };
 
 struct ParsedEvent {

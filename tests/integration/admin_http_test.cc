@@ -5,6 +5,8 @@
 // while the server and the pipeline carry on.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
 #include <simdjson.h>
@@ -537,6 +539,51 @@ TEST_F(AdminHttpTest, ABrokerOutageHoldingTheProcessingLoopDoesNotHoldTheAdminSe
   ASSERT_TRUE(two.SetBrokerDown(2, false).ok());
   EXPECT_EQ(ConsumeAll(two.bootstrap(), t.recommendations, kPartitions, 70).size(), 70u)
       << "every list, the outage's included";
+  StopProcessor();
+}
+
+// admin.token_file: per-user data needs the bearer token; probes and
+// metrics do not. A bad token file stops the start with a clear error.
+TEST_F(AdminHttpTest, UserEndpointsAskForTheBearerTokenWhenOneIsSet) {
+  fs::create_directories(dir_);
+  const fs::path token = dir_ / "token";
+  std::ofstream(token) << "s3cret-Token_1\n";
+  config_.admin.token_file = token.string();
+  OpenProcessor();
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, Generated(50, 3)));
+  RunProcessor();
+  ASSERT_TRUE(WaitFor([&] { return proc_->metrics().records_in.load() >= 50; }, 60s));
+  const auto ask = [&](const std::string& path, const std::string& auth) {
+    const std::string answer = Exchange(port_, "GET " + path + " HTTP/1.1\r\nHost: x\r\n" + auth +
+                                                   "Connection: close\r\n\r\n");
+    const auto st = Statuses(answer);
+    return st.size() == 1 ? st[0] : 0;
+  };
+  const std::string user = "/v1/users/" + PercentEncodeAll(LastLists(50).begin()->first) + "/state";
+  EXPECT_EQ(ask(user, ""), 401);
+  EXPECT_NE(Exchange(port_, "GET " + user + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .find("WWW-Authenticate: Bearer"),
+            std::string::npos);
+  EXPECT_EQ(ask(user, "Authorization: Bearer s3cret-Token_\r\n"), 401) << "a prefix of the token";
+  EXPECT_EQ(ask(user, "Authorization: Bearer s3cret-Token_12\r\n"), 401);
+  EXPECT_EQ(ask(user, "Authorization: Basic s3cret-Token_1\r\n"), 401);
+  EXPECT_EQ(ask(user, "Authorization: Bearer s3cret-Token_1\r\n"), 200);
+  EXPECT_EQ(ask("/v1/users/nobody/recommendations", "Authorization: Bearer s3cret-Token_1\r\n"), 404);
+  EXPECT_EQ(ask("/v1/users/nobody/recommendations", ""), 401) << "no answer says whether a user exists";
+  EXPECT_EQ(ask("/healthz", ""), 200);
+  EXPECT_EQ(ask("/metrics", ""), 200);
+
+  std::unique_ptr<app::AdminServer> other;
+  std::ofstream(token) << "  \n";
+  app::AdminOptions opt;
+  opt.token_file = token.string();
+  Status s = app::AdminServer::Start(opt, *proc_, &other);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("is empty"), std::string::npos) << s.ToString();
+  opt.token_file = (dir_ / "missing").string();
+  s = app::AdminServer::Start(opt, *proc_, &other);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("missing"), std::string::npos) << s.ToString();
   StopProcessor();
 }
 

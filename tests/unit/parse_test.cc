@@ -526,5 +526,30 @@ TEST_F(ParseLimits, FutureSkewBoundary) {
   EXPECT_EQ(p.Parse(r, false, kNow, ev_, detail_), Reject::kBadTimestamp);
 }
 
+// ts 0 (an unset field) and seconds sent for milliseconds dated events to
+// 1970 and were accepted.
+TEST_F(ParseLimits, TimestampsBeforeTheFloorAreRejectedAndSecondsAreNamed) {
+  const auto with_ts = [](int64_t ts) {
+    return R"({"user_id":"u1","item_id":"i1","type":"view","ts":)" + std::to_string(ts) + "}";
+  };
+  ASSERT_EQ(opt_.min_ts_ms, 631'152'000'000);
+  EXPECT_EQ(Parse(with_ts(0)), Reject::kBadTimestamp);
+  EXPECT_EQ(detail_, "ts is before input.min_ts_ms");
+  EXPECT_EQ(Parse(with_ts(1'767'225'600)), Reject::kBadTimestamp) << "2026 in seconds";
+  EXPECT_NE(detail_.find("seconds where milliseconds are meant"), std::string::npos) << detail_;
+  EXPECT_EQ(Parse(with_ts(631'152'000'000 - 1)), Reject::kBadTimestamp);
+  EXPECT_EQ(Parse(with_ts(631'152'000'000)), Reject::kNone) << detail_;
+  // A message timestamp in place of ts obeys the floor too.
+  EXPECT_EQ(Parse(R"({"user_id":"u1","item_id":"i1","type":"view"})", false, 5'000), Reject::kBadTimestamp);
+  ParseOptions opt;
+  opt.min_ts_ms = 0;  // the floor can be lowered for old data
+  Parser p(opt);
+  stream::Record r;
+  r.topic = "events";
+  const std::string zero = with_ts(0);
+  r.value = zero;
+  EXPECT_EQ(p.Parse(r, false, kNow, ev_, detail_), Reject::kNone) << detail_;
+}
+
 }  // namespace
 }  // namespace recstream::operators
