@@ -168,10 +168,13 @@ void InstallSignalHandlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-int RunCommand(const Config& config) {
+int RunCommand(Config config) {
   stream::EmbeddedBroker broker;
   std::string bootstrap = config.kafka.brokers;
   if (bootstrap == "embedded") {
+    // Its topics start empty here and it deletes only past its cap: a
+    // partition that does not start at 0 lost events (KafkaOptions).
+    config.kafka.log_starts_at_zero = true;
     Status s = StartEmbedded(config, broker);
     if (!s.ok()) {
       spdlog::error("{}", s.ToString());
@@ -500,6 +503,9 @@ std::vector<ShownList> ReadLists(const Config& config, const std::string& bootst
   ko.brokers = bootstrap;
   ko.group_id = "recstream-demo-reader";
   ko.client_id = "recstream-demo-reader";
+  // A long demo overflows the embedded broker's cap on the output topic;
+  // the reader shows what is left (the summary says how many).
+  ko.log_starts_at_zero = false;
   std::unique_ptr<stream::KafkaSource> reader;
   std::vector<ShownList> lists;
   if (!stream::KafkaSource::Create(ko, {config.pipeline.topics.recommendations}, nullptr, &reader).ok()) return lists;
@@ -580,7 +586,10 @@ int DemoCommand(Config config, const DemoArgs& args) {
   std::printf("produced %llu sample events (%zu users, %zu items, %zu categories) and 3 malformed messages\n",
               static_cast<unsigned long long>(args.events), args.gen.users, args.gen.items, args.gen.categories);
 
-  // 2. The processor, until it has consumed everything.
+  // 2. The processor, until it has consumed everything. The broker's
+  // topics started empty: events it dropped past its cap stop the processor
+  // with the count (KafkaOptions::log_starts_at_zero) instead of vanishing.
+  config.kafka.log_starts_at_zero = true;
   std::unique_ptr<Processor> proc;
   s = Processor::Open(config, broker.bootstrap(), &proc);
   if (!s.ok()) {
@@ -590,10 +599,15 @@ int DemoCommand(Config config, const DemoArgs& args) {
   InstallSignalHandlers();
   std::atomic<bool> stop{false};
   Status run_status;
-  std::thread worker([&] { run_status = proc->Run(stop); });
+  std::atomic<bool> worker_done{false};
+  std::thread worker([&] {
+    run_status = proc->Run(stop);
+    worker_done = true;
+  });
   const auto t0 = Clock::now();
   Clock::time_point first{};
-  while (proc->metrics().records_in.load() < produced && Seconds(t0) < 300 && !StopFlag().load()) {
+  while (proc->metrics().records_in.load() < produced && Seconds(t0) < 300 && !StopFlag().load() &&
+         !worker_done.load()) {
     if (first == Clock::time_point{} && proc->metrics().records_in.load() > 0) first = Clock::now();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -28,7 +28,7 @@ void InstallSignalHandlers();
 int StopSignal();
 inline int InterruptedExitCode() { return 128 + StopSignal(); }
 
-int RunCommand(const Config& config);
+int RunCommand(Config config);
 int BrokerCommand(const Config& config);
 
 struct ReplayArgs {

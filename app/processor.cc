@@ -498,12 +498,16 @@ void Processor::WriteMetrics(std::string& out) {
   out.append(keys_samples);
   std::lock_guard<std::mutex> lock(snapshot_mu_);  // source_ and snapshot_
   counter("recstream_offset_resets_total",
-          "Partitions resumed at the log start because their stored offset was outside the log "
-          "(kafka.offset_out_of_range = \"reset\").",
+          "Partitions resumed at the log start because their stored offset was outside the log, or gone on "
+          "past records deleted before they were read (kafka.offset_out_of_range = \"reset\").",
           source_ ? source_->offset_resets() : 0);
   counter("recstream_offset_reset_skipped_records_total",
           "Records skipped by those resets: deleted by retention before this instance read them.",
           source_ ? source_->records_skipped() : 0);
+  counter("recstream_partitions_started_without_state_total",
+          "Partitions assigned with no state in state.dir that resumed at the group's committed offset "
+          "(a new or wiped state dir, or a partition moved here).",
+          source_ ? source_->started_without_state() : 0);
 
   // The rest is the processing loop's, as of its last round (never waits
   // for the loop: a round may be stuck on the broker).

@@ -106,7 +106,8 @@ std::string_view ManagedProducerKey(std::string_view name) { return ManagedKey(P
 
 class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
-  Rebalancer(AssignmentListener* l, KafkaOptions::OutOfRange policy) : listener_(l), policy_(policy) {}
+  Rebalancer(AssignmentListener* l, KafkaOptions::OutOfRange policy, bool log_starts_at_zero)
+      : listener_(l), policy_(policy), log_starts_at_zero_(log_starts_at_zero) {}
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& parts) override {
     in_callback = true;
@@ -123,8 +124,11 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
       CheckInRange(c, tps);
       if (assigns_to_wait > 0) --assigns_to_wait;
       for (size_t i = 0; i < parts.size(); ++i) {
+        // No stored and no committed offset: the start (auto.offset.reset).
         parts[i]->set_offset(tps[i].offset == kNoStoredOffset ? RdKafka::Topic::OFFSET_INVALID : tps[i].offset);
         checkpointed.erase({tps[i].topic, tps[i].partition});  // from an earlier ownership
+        const int64_t next = tps[i].offset != kNoStoredOffset ? tps[i].offset : log_starts_at_zero_ ? 0 : -1;
+        Expect(tps[i].topic, tps[i].partition, next);
       }
       spdlog::info("kafka: assigned {} partition(s)", parts.size());
       if (cooperative) {
@@ -136,7 +140,10 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
         c->assign(parts);
       }
     } else {
-      for (auto& t : tps) revoked.push_back(t);
+      for (auto& t : tps) {
+        revoked.push_back(t);
+        std::erase_if(expected, [&](const Expected& e) { return e.partition == t.partition && e.topic == t.topic; });
+      }
       if (listener_) listener_->OnRevoked(tps);
       // Hand over: the next owner starts from the group's committed offset,
       // so commit what this instance checkpointed, synchronously, before
@@ -196,7 +203,59 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
   std::chrono::steady_clock::time_point revoked_at{};
   // An offset out of range under kFail: the next Poll returns it.
   Status failed;
-  std::atomic<uint64_t> offset_resets{0}, records_skipped{0};
+  std::atomic<uint64_t> offset_resets{0}, records_skipped{0}, started_without_state{0};
+
+  // The next offset each owned partition should hand out (-1: unknown
+  // until its first record).
+  struct Expected {
+    std::string topic;
+    int32_t partition;
+    int64_t next;
+  };
+  std::vector<Expected> expected;
+  void Expect(const std::string& topic, int32_t partition, int64_t next) {
+    for (auto& e : expected)
+      if (e.partition == partition && e.topic == topic) {
+        e.next = next;
+        return;
+      }
+    expected.push_back({topic, partition, next});
+  }
+
+  // A record further on than the partition's next offset: a gap. Gaps are
+  // normal (transaction markers, compaction) unless the log now starts past
+  // the expected offset: then records were deleted before this instance read
+  // them (librdkafka's auto.offset.reset jumped over them, silently). The
+  // low watermark is the one of the fetch response that carried this record.
+  // Returns false when the policy is to stop (failed is set).
+  bool CheckContinuity(RdKafka::KafkaConsumer* c, const Record& m) {
+    Expected* e = nullptr;
+    for (auto& x : expected)
+      if (x.partition == m.partition && x.topic == m.topic) e = &x;
+    if (e == nullptr) return true;
+    const int64_t want = e->next;
+    e->next = m.offset + 1;
+    if (want < 0 || m.offset <= want) return true;
+    int64_t low = -1, high = -1;
+    c->get_watermark_offsets(std::string(m.topic), m.partition, &low, &high);
+    if (low <= want) return true;
+    const int64_t lost = std::min(low, m.offset) - want;
+    const std::string what = "kafka: " + std::string(m.topic) + "[" + std::to_string(m.partition) + "]: " +
+                             std::to_string(lost) + " record(s) from offset " + std::to_string(want) +
+                             " were deleted before this instance read them (the log now starts at " +
+                             std::to_string(low) + "; retention, or the embedded broker's cap of 5 MiB per " +
+                             "partition, overtook the consumer)";
+    if (policy_ == KafkaOptions::OutOfRange::kFail) {
+      if (failed.ok())
+        failed = Status::Kafka(what + "; stopping. Set kafka.offset_out_of_range = \"reset\" to go on without them");
+      spdlog::error("{}", what);
+      return false;
+    }
+    spdlog::warn("{}; offset_out_of_range = reset: going on at {}", what, m.offset);
+    offset_resets.fetch_add(1, std::memory_order_relaxed);
+    records_skipped.fetch_add(static_cast<uint64_t>(lost), std::memory_order_relaxed);
+    return true;
+  }
 
  private:
   // Without this check librdkafka applies auto.offset.reset to an offset
@@ -246,10 +305,13 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
   // so the newer of the two is where this instance resumes. State does not
   // follow partitions yet (no changelog topic): the partition's users go on
   // from this instance's older state.
-  static void ResumeAtNewest(RdKafka::KafkaConsumer* c, std::vector<TopicPartitionOffset>& tps) {
+  //
+  // A partition with no stored offset resumes at the group's committed one
+  // when there is one (else at its start), with none of its earlier state:
+  // said in the log and counted, since a wiped state dir looks like this.
+  void ResumeAtNewest(RdKafka::KafkaConsumer* c, std::vector<TopicPartitionOffset>& tps) {
     std::vector<RdKafka::TopicPartition*> q;
-    for (const auto& t : tps)
-      if (t.offset != kNoStoredOffset) q.push_back(RdKafka::TopicPartition::create(t.topic, t.partition));
+    for (const auto& t : tps) q.push_back(RdKafka::TopicPartition::create(t.topic, t.partition));
     if (q.empty()) return;
     if (const auto e = c->committed(q, 10000); e != RdKafka::ERR_NO_ERROR) {
       spdlog::warn("kafka: reading the group's committed offsets failed ({}); resuming at stored offsets",
@@ -258,11 +320,20 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
       for (auto* p : q) {
         if (p->err() != RdKafka::ERR_NO_ERROR || p->offset() < 0) continue;
         for (auto& t : tps) {
-          if (t.partition != p->partition() || t.topic != p->topic() || p->offset() <= t.offset) continue;
-          spdlog::warn("kafka: {}[{}]: the group committed offset {}, past this instance's stored {}: another "
-                       "instance processed it meanwhile; resuming at {}",
-                       t.topic, t.partition, p->offset(), t.offset, p->offset());
-          t.offset = p->offset();
+          if (t.partition != p->partition() || t.topic != p->topic()) continue;
+          if (t.offset == kNoStoredOffset) {
+            spdlog::warn("kafka: {}[{}]: no state of this partition in state.dir; resuming at the group's "
+                         "committed offset {} without the state built before it (a new or wiped state dir, or a "
+                         "partition that moved from another instance: state does not follow partitions yet)",
+                         t.topic, t.partition, p->offset());
+            started_without_state.fetch_add(1, std::memory_order_relaxed);
+            t.offset = p->offset();
+          } else if (p->offset() > t.offset) {
+            spdlog::warn("kafka: {}[{}]: the group committed offset {}, past this instance's stored {}: another "
+                         "instance processed it meanwhile; resuming at {}",
+                         t.topic, t.partition, p->offset(), t.offset, p->offset());
+            t.offset = p->offset();
+          }
         }
       }
     }
@@ -288,13 +359,14 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
 
   AssignmentListener* listener_;
   KafkaOptions::OutOfRange policy_;
+  bool log_starts_at_zero_;
 };
 
 Status KafkaSource::Create(const KafkaOptions& opt, const std::vector<std::string>& topics,
                            AssignmentListener* listener, std::unique_ptr<KafkaSource>* out) {
   std::unique_ptr<KafkaSource> src(new KafkaSource());
   src->commit_interval_ = opt.commit_interval;
-  src->rebalancer_ = std::make_unique<Rebalancer>(listener, opt.offset_out_of_range);
+  src->rebalancer_ = std::make_unique<Rebalancer>(listener, opt.offset_out_of_range, opt.log_starts_at_zero);
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
   Status s = Configure(conf.get(), ConsumerSettings(opt), opt.consumer, "kafka.consumer");
@@ -339,7 +411,9 @@ Status KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vec
       spdlog::warn("kafka: consume: {}", m->errstr());
       break;
     }
-    out.push_back(ViewOf(*m));
+    const Record r = ViewOf(*m);
+    if (!rebalancer_->CheckContinuity(consumer_.get(), r)) break;
+    out.push_back(r);
     held_.push_back(std::move(m));
   }
   if (!rebalancer_->revoked.empty()) {
@@ -359,6 +433,9 @@ Status KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vec
 
 uint64_t KafkaSource::offset_resets() const { return rebalancer_->offset_resets.load(std::memory_order_relaxed); }
 uint64_t KafkaSource::records_skipped() const { return rebalancer_->records_skipped.load(std::memory_order_relaxed); }
+uint64_t KafkaSource::started_without_state() const {
+  return rebalancer_->started_without_state.load(std::memory_order_relaxed);
+}
 
 Status KafkaSource::Commit(const std::vector<TopicPartitionOffset>& next) {
   for (const auto& t : next) rebalancer_->checkpointed[{t.topic, t.partition}] = t.offset;

@@ -55,8 +55,16 @@ struct KafkaOptions {
   // with an error that names the partition, the offset and the log's range.
   // kReset: resume at the log start, with a warning and the counters
   // offset_resets() / records_skipped(). Default: kFail.
+  // The same policy applies to records deleted while this instance is
+  // assigned but behind (retention, or the embedded broker's cap, overtook
+  // it): seen as a jump in offsets past the partition's log start.
   enum class OutOfRange : uint8_t { kFail, kReset };
   OutOfRange offset_out_of_range = OutOfRange::kFail;
+  // The broker deletes nothing on its own schedule and its topics were
+  // created empty by this process (the embedded broker): a partition read
+  // from its start must begin at offset 0, and one that does not lost
+  // records before anyone read them. Not a configuration key.
+  bool log_starts_at_zero = false;
   // librdkafka properties by their own names, applied after recstream's
   // own. The keys recstream's guarantees rest on are refused (ManagedKey).
   std::map<std::string, std::string> consumer;
@@ -110,6 +118,10 @@ class KafkaSource final : public RecordSource {
   // its own). Any thread.
   uint64_t offset_resets() const;
   uint64_t records_skipped() const;
+  // Partitions assigned with no stored offset whose group had committed
+  // one: they resumed there with none of their earlier state (a new or
+  // wiped state.dir, or a partition that moved here). Any thread.
+  uint64_t started_without_state() const;
 
   class Rebalancer;  // librdkafka callback adapter (kafka.cc)
 

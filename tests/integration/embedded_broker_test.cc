@@ -2,6 +2,8 @@
 // by a separate librdkafka producer, lists and dead letters read back from
 // their topics by a separate consumer.
 #include <gtest/gtest.h>
+
+#include <random>
 #include <simdjson.h>
 
 #include <atomic>
@@ -283,6 +285,86 @@ TEST_F(EmbeddedBrokerTest, AStoredOffsetPastTheLogEndStopsTheProcessorUnlessRese
       << metrics.substr(0, 2000);
   EXPECT_NE(metrics.find("recstream_offset_reset_skipped_records_total 0"), std::string::npos);
   EXPECT_EQ(ConsumeAll(recreated.bootstrap(), t.recommendations, kPartitions, 40).size(), 40u);
+}
+
+// librdkafka's mock cluster keeps at most 5 MiB per partition and drops the
+// oldest records past it: 33,611 of 200,000 events once vanished before the
+// processor read them while the lag read 0. The embedded broker's topics
+// start empty, so a partition read from its start must begin at offset 0:
+// one that does not lost records, and the processor stops, naming the loss
+// (or, with offset_out_of_range = "reset", goes on and counts them).
+TEST_F(EmbeddedBrokerTest, EventsTheEmbeddedBrokerDroppedStopTheProcessorInsteadOfVanishing) {
+  // 7.5 MiB of incompressible events per partition.
+  Messages events = Generated(30'000, 4);
+  std::mt19937_64 rng(9);
+  std::string pad(1024, 'a');
+  for (auto& [key, value] : events) {
+    for (char& c : pad) c = static_cast<char>('a' + rng() % 26);
+    value->insert(value->size() - 1, ",\"pad\":\"" + pad + "\"");
+  }
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, events));
+  app::Config cfg = config_;
+  cfg.kafka.log_starts_at_zero = true;  // as `run` and `demo` set it for the embedded broker
+  {
+    std::unique_ptr<app::Processor> proc;
+    ASSERT_TRUE(app::Processor::Open(cfg, broker_.bootstrap(), &proc).ok());
+    std::atomic<bool> stop{false}, done{false};
+    Status run;
+    std::thread th([&] {
+      run = proc->Run(stop);
+      done = true;
+    });
+    WaitFor([&] { return done.load(); }, std::chrono::seconds(60));
+    stop = true;
+    th.join();
+    EXPECT_FALSE(run.ok()) << "the processor went on over dropped events";
+    EXPECT_NE(run.ToString().find("were deleted before this instance read them"), std::string::npos)
+        << run.ToString();
+    EXPECT_EQ(proc->metrics().records_in.load(), 0u);
+    proc->Close();
+  }
+  cfg.kafka.offset_out_of_range = stream::KafkaOptions::OutOfRange::kReset;
+  std::unique_ptr<app::Processor> proc;
+  ASSERT_TRUE(app::Processor::Open(cfg, broker_.bootstrap(), &proc).ok());
+  std::atomic<bool> stop{false};
+  Status run;
+  std::thread th([&] { run = proc->Run(stop); });
+  const auto counter = [&](const std::string& name) {
+    std::string m;
+    proc->WriteMetrics(m);
+    const auto at = m.find("\n" + name + " ");
+    return at == std::string::npos ? uint64_t{0} : std::stoull(m.substr(at + name.size() + 2));
+  };
+  // Every event is either read or counted as lost.
+  EXPECT_TRUE(WaitFor([&] { return proc->metrics().records_in.load() + counter("recstream_offset_reset_skipped_records_total") >= events.size(); },
+                      std::chrono::seconds(60)));
+  stop = true;
+  th.join();
+  EXPECT_TRUE(run.ok()) << run.ToString();
+  const uint64_t skipped = counter("recstream_offset_reset_skipped_records_total");
+  EXPECT_GT(skipped, 0u);
+  EXPECT_EQ(proc->metrics().records_in.load() + skipped, events.size());
+  EXPECT_EQ(counter("recstream_offset_resets_total"), static_cast<uint64_t>(kPartitions));
+  proc->Close();
+}
+
+// A wiped state dir once resumed at the group's committed offsets with empty
+// state and no word. It still resumes there (a new instance joining the
+// group looks the same, and reprocessing the whole log is not always
+// possible), but each such partition is logged and counted.
+TEST_F(EmbeddedBrokerTest, AWipedStateDirResumesAtTheGroupsOffsetsAndSaysSo) {
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, Generated(400, 1)));
+  std::string metrics;
+  ASSERT_EQ(RunUntil(400, config_, nullptr, &metrics), 400u);
+  EXPECT_NE(metrics.find("recstream_partitions_started_without_state_total 0"), std::string::npos)
+      << "a first start has no committed offsets";
+  fs::remove_all(config_.state.dir);
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, Generated(100, 2)));
+  metrics.clear();
+  EXPECT_EQ(RunUntil(100, config_, nullptr, &metrics), 100u) << "resumed at the committed offsets";
+  EXPECT_NE(metrics.find("recstream_partitions_started_without_state_total " + std::to_string(kPartitions)),
+            std::string::npos)
+      << metrics.substr(0, 3000);
 }
 
 // Two instances in one group: the group splits the events between them, but
