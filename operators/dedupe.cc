@@ -12,7 +12,28 @@ Status DedupeOperator::OnInit() {
 Status DedupeOperator::Process(EventMessage& m) {
   if (m.forget()) return Forward(m);
   const ParsedEvent& pe = *m.parsed;
-  if (auto s = users_->Get(pe.user_id, &m.user); !s.ok()) return Status::Corruption("user state: " + s.ToString());
+  const uint64_t resets = users_->rows_reset();
+  if (auto s = users_->Get(pe.user_id, &m.user, &corrupt_row_); !s.ok())
+    return Status::Corruption("user state: " + s.ToString());
+  if (users_->rows_reset() != resets) {
+    // The row is dead-lettered (key: the user, payload: its bytes, source:
+    // the record that found it) and the user starts again from empty
+    // state; this event is applied to it, not lost.
+    stream::Record row = context().record();
+    row.key = pe.user_id;
+    row.value = corrupt_row_;
+    row.original = {};
+    row.value_null = false;
+    row.whole_size = 0;
+    metrics_.CountDeadLetter(Reject::kStateCorrupt);
+    bool truncated = false;
+    Status s = context().DeadLetterOf(row, RejectName(Reject::kStateCorrupt),
+                                      "the user's stored state row (" + std::to_string(corrupt_row_.size()) +
+                                          " bytes) is unreadable: reset to empty, the event applied to it",
+                                      &truncated);
+    if (truncated) metrics_.dead_letters_truncated.fetch_add(1, std::memory_order_relaxed);
+    if (!s.ok()) return s;
+  }
   m.event_id_hash = pe.event_id.empty() ? 0 : stream::Fnv1a64(pe.event_id);
   if (!pe.event_id.empty() && m.user->SawEventId(m.event_id_hash))
     return DeadLetter(context(), metrics_, Reject::kDuplicate, "event_id already applied for this user");

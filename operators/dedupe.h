@@ -25,6 +25,7 @@ class DedupeOperator final : public stream::Processor<EventMessage, EventMessage
   state::UserStore* users_ = nullptr;
   state::IdDictionary* item_ids_ = nullptr;
   state::IdDictionary* category_ids_ = nullptr;
+  std::string corrupt_row_;  // an unreadable row found by the last Get
 };
 
 }  // namespace recstream::operators

@@ -23,6 +23,7 @@ std::string_view RejectName(Reject r) {
     case Reject::kBadTimestamp: return "bad_timestamp";
     case Reject::kUnknownItem: return "unknown_item";
     case Reject::kDuplicate: return "duplicate";
+    case Reject::kStateCorrupt: return "state_corrupt";
     case Reject::kCount: break;
   }
   return "unknown";

@@ -36,6 +36,7 @@ enum class Reject : uint8_t {
   kBadTimestamp,   // before input.min_ts_ms (0, seconds for ms), or too far in the future
   kUnknownItem,    // category_id omitted and the catalog does not know the item
   kDuplicate,      // an event_id already applied for this user
+  kStateCorrupt,   // the user's stored row was unreadable: reset (the row is the payload)
   kCount
 };
 std::string_view RejectName(Reject r);

@@ -13,7 +13,7 @@ UserStore::Node* UserStore::Insert(std::string_view user, model::UserState state
   return n;
 }
 
-rocksdb::Status UserStore::Get(std::string_view user, model::UserState** out) {
+rocksdb::Status UserStore::Get(std::string_view user, model::UserState** out, std::string* corrupt_row) {
   auto it = map_.find(user);
   if (it != map_.end()) {
     ++hits_;
@@ -24,16 +24,23 @@ rocksdb::Status UserStore::Get(std::string_view user, model::UserState** out) {
   }
   ++misses_;
   model::UserState state;
+  bool reset = false;
   if (db_ != nullptr) {
     auto s = db_->Get(Cf::kUsers, rocksdb::Slice(user.data(), user.size()), &scratch_);
     if (s.ok()) {
-      if (!DecodeUser(scratch_, state))
-        return rocksdb::Status::Corruption("unreadable user state row");
+      if (!DecodeUser(scratch_, state)) {
+        if (corrupt_row == nullptr) return rocksdb::Status::Corruption("unreadable user state row");
+        *corrupt_row = scratch_;
+        state = model::UserState{};
+        reset = true;
+        ++rows_reset_;
+      }
     } else if (!s.IsNotFound()) {
       return s;
     }
   }
   last_ = Insert(user, std::move(state));
+  if (reset) MarkDirty(last_);
   *out = &last_->second.state;
   return rocksdb::Status::OK();
 }

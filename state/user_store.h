@@ -33,8 +33,11 @@ class UserStore {
   UserStore(StateDb* db, size_t capacity) : db_(db), capacity_(capacity) {}
 
   // Finds the user's state, loading it from RocksDB on a miss; an unknown
-  // user gets an empty state (not yet dirty). Corruption for an unreadable row.
-  rocksdb::Status Get(std::string_view user, model::UserState** out);
+  // user gets an empty state (not yet dirty). An unreadable row: Corruption,
+  // or, with corrupt_row given, an empty state that replaces the row with
+  // the next Flush, the row's bytes in *corrupt_row and rows_reset()
+  // counting it: one damaged row must not stop the stream on every restart.
+  rocksdb::Status Get(std::string_view user, model::UserState** out, std::string* corrupt_row = nullptr);
   // The cached state of user, or nullptr when not in memory; loads nothing
   // and leaves the LRU order alone (admin reads). An erased user is cached
   // empty.
@@ -42,6 +45,8 @@ class UserStore {
     auto it = map_.find(user);
     return it == map_.end() ? nullptr : &it->second.state;
   }
+  // Unreadable rows Get replaced with an empty state.
+  uint64_t rows_reset() const { return rows_reset_; }
   // The user changed: write it with the next Flush.
   void MarkDirty(std::string_view user);
   // Erases the user (forget_user): deleted with the next Flush.
@@ -87,6 +92,7 @@ class UserStore {
   Map map_;
   std::list<Node*> lru_;  // front = most recently used
   std::vector<Node*> dirty_;
+  uint64_t rows_reset_ = 0;
   Node* last_ = nullptr;  // the last Get or Erase (MarkDirty of the same user)
   std::string scratch_;
   uint64_t hits_ = 0, misses_ = 0;

@@ -125,6 +125,11 @@ class ProcessorContext {
       return Status::InvalidArgument("DeadLetter outside Process: no record in process");
     return ProduceDeadLetter(*sink_, dead_letters_, *record_, reason, detail, truncated);
   }
+  // A dead letter of other bytes than the record's (a state row found
+  // unreadable while processing it): `r` gives key, value and source.
+  Status DeadLetterOf(const Record& r, std::string_view reason, std::string_view detail, bool* truncated = nullptr) {
+    return ProduceDeadLetter(*sink_, dead_letters_, r, reason, detail, truncated);
+  }
   void Schedule(Punctuation type, std::chrono::milliseconds interval, Punctuator fn) {
     schedules_.push_back({type, interval, clock_->Steady() + interval, std::move(fn)});
   }

@@ -650,6 +650,39 @@ TEST_P(PipelineTest, CheckpointStoresTheNextOffsets) {
   EXPECT_EQ(assigned[1].offset, stream::kNoStoredOffset);
 }
 
+// One unreadable user row once stopped the processor, on every restart (a
+// poison pill in the state). It is dead-lettered as state_corrupt (key: the
+// user, payload: the row's bytes), the user starts again from empty state,
+// the event that found it is applied, and the next checkpoint replaces the row.
+TEST_P(StateDbPipelineTest, ACorruptUserRowIsDeadLetteredAndResetInsteadOfStoppingTheStream) {
+  Input in;
+  Warm(in);
+  Run(in);
+  const std::string garbage = "\xff\x01garbage row";
+  rocksdb::WriteBatch batch;
+  ASSERT_TRUE(batch.Put(db_->handle(state::Cf::kUsers), "b1", garbage).ok());
+  ASSERT_TRUE(db_->Commit(batch).ok());
+  Reopen();
+  in.Event(Ev("b1", "shoe1", "shoes", "view", kNow - 1000, "b1-3"), "b1");
+  in.Event(Ev("b2", "shoe1", "shoes", "view", kNow - 900, "b2-3"), "b2");
+  const auto out = Run(in);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].topic, "events.dlq");
+  EXPECT_EQ(out[0].headers.at("recstream.reason"), "state_corrupt");
+  EXPECT_EQ(out[0].key, "b1");
+  EXPECT_EQ(out[0].value, garbage) << "the row's bytes, for forensics";
+  EXPECT_EQ(out[0].headers.at("recstream.source.topic"), "events") << "where it was found";
+  EXPECT_EQ(out[1].topic, "recommendations") << "the event itself is applied";
+  EXPECT_EQ(out[1].key, "b1");
+  EXPECT_EQ(out[2].key, "b2");
+  EXPECT_EQ(DeadLetters(Reject::kStateCorrupt), 1u);
+  EXPECT_EQ(User("b1").events, 1u) << "reset, then this event";
+  EXPECT_EQ(User("b2").events, 3u) << "other users untouched";
+  Reopen();
+  EXPECT_EQ(User("b1").events, 1u) << "the checkpoint replaced the row";
+  EXPECT_EQ(pipeline_->metrics().dead_letters[static_cast<size_t>(Reject::kStateCorrupt)].load(), 0u);
+}
+
 TEST_P(StateDbPipelineTest, ReopenRestoresOffsetsUserStateAndModel) {
   Input in;
   Warm(in);

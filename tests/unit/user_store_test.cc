@@ -491,6 +491,15 @@ TEST(StateUserStoreTest, CorruptRowIsCorruption) {
     EXPECT_EQ(store.cached(), 0u) << "an unreadable row is not cached as an empty user";
     // Other users are unaffected.
     EXPECT_TRUE(MustGet(store, "fine")->empty());
+    // Asked to, the store resets the user and hands back the row's bytes;
+    // the reset is dirty, so the next Flush replaces the row.
+    std::string row;
+    ASSERT_TRUE(store.Get("bad", &u, &row).ok());
+    EXPECT_EQ(row, bad);
+    EXPECT_TRUE(u->empty());
+    rocksdb::WriteBatch out;
+    store.Flush(out);
+    EXPECT_EQ(out.Count(), 1u);
   }
 }
 
