@@ -1,5 +1,9 @@
 #include "app/admin_server.h"
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +17,7 @@
 #include <cstring>
 #include <list>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <thread>
 
@@ -94,6 +99,64 @@ void PromWriter::Label(std::string& labels, std::string_view key, std::string_vi
     else labels.push_back(c);
   }
   labels.push_back('"');
+}
+
+void WriteProcessMetrics(PromWriter& w) {
+  std::string labels;
+  PromWriter::Label(labels, "version", RECSTREAM_VERSION);
+  PromWriter::Label(labels, "commit", RECSTREAM_COMMIT);
+  w.Family("recstream_build_info", "gauge", "1, labelled with the version and the git commit of this build.");
+  w.Sample("recstream_build_info", labels, uint64_t{1});
+
+  // /proc/self/stat: utime (14), stime (15), starttime (22) in clock ticks,
+  // vsize (23) in bytes, rss (24) in pages. Field 2 (comm) may hold spaces:
+  // counted from the last ')'.
+  std::FILE* f = std::fopen("/proc/self/stat", "r");
+  if (f != nullptr) {
+    char buf[1024];
+    const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    const char* p = std::strrchr(buf, ')');
+    unsigned long long field[64] = {};
+    int i = 3;  // the field after ')' is field 3 (state)
+    for (p = p ? p + 2 : buf; *p != '\0' && i < 64; ++i) {
+      field[i] = std::strtoull(p, nullptr, 10);
+      while (*p != '\0' && *p != ' ') ++p;
+      while (*p == ' ') ++p;
+    }
+    const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+    double boot = 0;
+    if (std::FILE* st = std::fopen("/proc/stat", "r")) {
+      char line[256];
+      while (std::fgets(line, sizeof line, st))
+        if (std::strncmp(line, "btime ", 6) == 0) boot = std::strtod(line + 6, nullptr);
+      std::fclose(st);
+    }
+    w.Family("process_cpu_seconds_total", "counter", "User and system CPU time spent, seconds.");
+    w.Sample("process_cpu_seconds_total", "", static_cast<double>(field[14] + field[15]) / tick);
+    w.Family("process_resident_memory_bytes", "gauge", "Resident memory size, bytes.");
+    w.Sample("process_resident_memory_bytes", "", static_cast<double>(field[24]) * page);
+    w.Family("process_virtual_memory_bytes", "gauge", "Virtual memory size, bytes.");
+    w.Sample("process_virtual_memory_bytes", "", static_cast<double>(field[23]));
+    w.Family("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, seconds.");
+    w.Sample("process_start_time_seconds", "", boot + static_cast<double>(field[22]) / tick);
+  }
+  uint64_t fds = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++fds;
+    ::closedir(d);
+    if (fds > 0) --fds;  // the directory's own descriptor
+  }
+  w.Family("process_open_fds", "gauge", "Open file descriptors.");
+  w.Sample("process_open_fds", "", fds);
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    w.Family("process_max_fds", "gauge", "The limit on open file descriptors.");
+    w.Sample("process_max_fds", "", static_cast<uint64_t>(lim.rlim_cur));
+  }
 }
 
 // ---------------------------------------------------------------- server

@@ -116,4 +116,11 @@ class PromWriter {
   std::string& out_;
 };
 
+// The process's own families, by the names Prometheus client libraries use
+// (process_cpu_seconds_total, process_resident_memory_bytes,
+// process_virtual_memory_bytes, process_open_fds, process_max_fds,
+// process_start_time_seconds; from /proc/self), and
+// recstream_build_info{version,commit} 1.
+void WriteProcessMetrics(PromWriter& w);
+
 }  // namespace recstream::app

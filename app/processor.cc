@@ -496,6 +496,28 @@ void Processor::WriteMetrics(std::string& out) {
   }
   w.Family("recstream_state_keys", "gauge", "RocksDB estimate-num-keys per column family.");
   out.append(keys_samples);
+  // Compaction debt and write stalls: a stall holds the checkpoint.
+  uint64_t sst = 0, pending = 0, stopped = 0, delayed = 0, running = 0;
+  for (int cf = 0; cf < static_cast<int>(state::Cf::kCount); ++cf) {
+    uint64_t v = 0;
+    auto* h = db_->handle(static_cast<state::Cf>(cf));
+    if (db_->raw()->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) sst += v;
+    if (db_->raw()->GetIntProperty(h, "rocksdb.estimate-pending-compaction-bytes", &v)) pending += v;
+  }
+  db_->raw()->GetIntProperty("rocksdb.is-write-stopped", &stopped);
+  db_->raw()->GetIntProperty("rocksdb.actual-delayed-write-rate", &delayed);
+  db_->raw()->GetIntProperty("rocksdb.num-running-compactions", &running);
+  gauge("recstream_state_sst_bytes", "Bytes of RocksDB's SST files, all column families.", static_cast<double>(sst));
+  gauge("recstream_state_pending_compaction_bytes",
+        "RocksDB's estimate of bytes compaction must rewrite to reach its targets (writes slow past a limit).",
+        static_cast<double>(pending));
+  gauge("recstream_state_running_compactions", "RocksDB compactions running now.", static_cast<double>(running));
+  gauge("recstream_state_write_stopped", "1 while RocksDB stops writes (a stall: checkpoints wait).",
+        stopped != 0 ? 1 : 0);
+  gauge("recstream_state_delayed_write_rate_bytes",
+        "The rate RocksDB slows writes to while it delays them, bytes/s (0: no delay).",
+        static_cast<double>(delayed));
+  WriteProcessMetrics(w);
   std::lock_guard<std::mutex> lock(snapshot_mu_);  // source_ and snapshot_
   counter("recstream_offset_resets_total",
           "Partitions resumed at the log start because their stored offset was outside the log, or gone on "

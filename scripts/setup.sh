@@ -20,6 +20,7 @@ PACKAGES=(
   python3-confluent-kafka           # examples/ (Python producer and consumer) and their test
   gnuplot-nox                       # the plots of `recstream eval --report`
   chromium                          # the report test opens the page headless
+  prometheus                        # promtool: checks /metrics and the alert rules in tests
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include "app/processor.h"
 #include "stream/embedded_broker.h"
 #include "tests/integration/kafka_util.h"
+#include "tests/integration/subprocess_util.h"
 
 namespace recstream {
 namespace {
@@ -540,6 +542,50 @@ TEST_F(AdminHttpTest, ABrokerOutageHoldingTheProcessingLoopDoesNotHoldTheAdminSe
   EXPECT_EQ(ConsumeAll(two.bootstrap(), t.recommendations, kPartitions, 70).size(), 70u)
       << "every list, the outage's included";
   StopProcessor();
+}
+
+// The families an operator's dashboards expect beside recstream's own:
+// the process (CPU, memory, descriptors, start time), the build, RocksDB's
+// compaction debt and stalls. The whole page passes `promtool check
+// metrics` (Debian's prometheus package, installed by scripts/setup.sh;
+// required in CI, skipped elsewhere when absent).
+TEST_F(AdminHttpTest, MetricsIncludeProcessBuildAndRocksDbFamiliesAndPassPromtool) {
+  OpenProcessor();
+  ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, Generated(200, 5)));
+  RunProcessor();
+  ASSERT_TRUE(WaitFor([&] { return proc_->metrics().records_in.load() >= 200; }, 60s));
+  const std::string text = Get(port_, "/metrics").body;
+  const auto m = ParseMetrics(text);
+  EXPECT_GT(m.at("process_cpu_seconds_total"), 0.0);
+  EXPECT_GT(m.at("process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(m.at("process_virtual_memory_bytes"), m.at("process_resident_memory_bytes"));
+  EXPECT_GE(m.at("process_open_fds"), 3.0);
+  EXPECT_GT(m.at("process_max_fds"), m.at("process_open_fds"));
+  const double start = m.at("process_start_time_seconds");
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LT(now - start, 600.0) << "started during this test, not at boot";
+  EXPECT_GE(now - start, 0.0);
+  EXPECT_NE(text.find("recstream_build_info{version=\"0.1.0\",commit=\""), std::string::npos);
+  for (const char* name : {"recstream_state_sst_bytes", "recstream_state_pending_compaction_bytes",
+                           "recstream_state_write_stopped", "recstream_state_delayed_write_rate_bytes"})
+    EXPECT_EQ(m.count(name), 1u) << name;
+  StopProcessor();
+
+  const std::string promtool = testing::FindExecutable("promtool");
+  if (promtool.empty()) {
+    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true")
+      FAIL() << "promtool missing in CI (scripts/setup.sh installs Debian's prometheus)";
+    GTEST_SKIP() << "promtool not found (Debian package prometheus)";
+  }
+  fs::create_directories(dir_);
+  const fs::path page = dir_ / "metrics.txt";
+  std::ofstream(page) << text;
+  const auto r = testing::RunProcess({promtool, "check", "metrics"}, 30s, page.string());
+  EXPECT_EQ(r.exit_code, 0) << "promtool check metrics: " << r.out;
+  // And the check can fail: a counter without _total is a lint problem.
+  const fs::path bad = dir_ / "bad.txt";
+  std::ofstream(bad) << "# HELP x_requests A counter.\n# TYPE x_requests counter\nx_requests 1\n";
+  EXPECT_NE(testing::RunProcess({promtool, "check", "metrics"}, 30s, bad.string()).exit_code, 0);
 }
 
 // admin.token_file: per-user data needs the bearer token; probes and
