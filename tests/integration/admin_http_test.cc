@@ -544,6 +544,28 @@ TEST_F(AdminHttpTest, ABrokerOutageHoldingTheProcessingLoopDoesNotHoldTheAdminSe
   StopProcessor();
 }
 
+// promtool, or "" (skip); in CI its absence is a failure.
+std::string Promtool() {
+  const std::string promtool = testing::FindExecutable("promtool");
+  if (const char* ci = std::getenv("CI"); promtool.empty() && ci != nullptr && std::string(ci) == "true")
+    ADD_FAILURE() << "promtool missing in CI (scripts/setup.sh installs Debian's prometheus)";
+  return promtool;
+}
+
+// configs/prometheus/alerts.yml is valid, and its unit tests (which alert
+// fires on which series, and which does not) pass.
+TEST(PrometheusRules, AlertRulesCheckAndTheirUnitTestsPass) {
+  const std::string promtool = Promtool();
+  if (promtool.empty()) GTEST_SKIP() << "promtool not found (Debian package prometheus)";
+  const std::string dir = std::string(RECSTREAM_SOURCE_DIR) + "/configs/prometheus/";
+  auto r = testing::RunProcess({promtool, "check", "rules", dir + "alerts.yml"}, 60s);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // promtool resolves rule_files against the test file's directory.
+  r = testing::RunProcess({promtool, "test", "rules", dir + "alerts_test.yml"}, 60s);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("SUCCESS"), std::string::npos) << r.out;
+}
+
 // The families an operator's dashboards expect beside recstream's own:
 // the process (CPU, memory, descriptors, start time), the build, RocksDB's
 // compaction debt and stalls. The whole page passes `promtool check
@@ -570,13 +592,21 @@ TEST_F(AdminHttpTest, MetricsIncludeProcessBuildAndRocksDbFamiliesAndPassPromtoo
                            "recstream_state_write_stopped", "recstream_state_delayed_write_rate_bytes"})
     EXPECT_EQ(m.count(name), 1u) << name;
   StopProcessor();
+  // Every family the alert rules use is on the page (a rename breaks this,
+  // not silently the alerts).
+  std::ifstream rules(std::string(RECSTREAM_SOURCE_DIR) + "/configs/prometheus/alerts.yml");
+  const std::string rules_text((std::istreambuf_iterator<char>(rules)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(rules_text.empty());
+  static const std::regex family("recstream_[a-z_]+");
+  size_t used = 0;
+  for (std::sregex_iterator it(rules_text.begin(), rules_text.end(), family), end; it != end; ++it, ++used)
+    EXPECT_NE(text.find("# TYPE " + std::regex_replace(it->str(), std::regex("_bucket$"), "") + " "),
+              std::string::npos)
+        << it->str() << " is in alerts.yml but not on /metrics";
+  EXPECT_GE(used, 8u);
 
-  const std::string promtool = testing::FindExecutable("promtool");
-  if (promtool.empty()) {
-    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true")
-      FAIL() << "promtool missing in CI (scripts/setup.sh installs Debian's prometheus)";
-    GTEST_SKIP() << "promtool not found (Debian package prometheus)";
-  }
+  const std::string promtool = Promtool();
+  if (promtool.empty()) GTEST_SKIP() << "promtool not found (Debian package prometheus)";
   fs::create_directories(dir_);
   const fs::path page = dir_ / "metrics.txt";
   std::ofstream(page) << text;
