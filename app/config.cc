@@ -1,13 +1,20 @@
-#include <charconv>
 #include "app/config.h"
 
 #include <toml++/toml.h>
 
+#include <cctype>
+#include <charconv>
+
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <algorithm>
 #include <map>
 #include <sstream>
+
+#include "app/default_toml.h"
+
+extern char** environ;
 
 namespace recstream::app {
 namespace {
@@ -336,9 +343,71 @@ Status Validate(const Config& c) {
 
 }  // namespace
 
-Status LoadConfig(const std::string& path, const std::vector<std::string>& overrides, Config* out) {
+namespace {
+
+// A node's value as TOML text ("v = X" without "v = ").
+std::string TomlText(const toml::node& n) {
+  toml::table t;
+  n.visit([&](const auto& v) { t.insert_or_assign("v", v); });
+  std::ostringstream os;
+  os << t;
+  std::string text = os.str();
+  if (text.rfind("v = ", 0) == 0) text.erase(0, 4);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// A --set or environment value: TOML, or a bare word taken as a string.
+toml::table ParseValue(const std::string& value) {
+  try {
+    return toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    return toml::table{{"v", value}};
+  }
+}
+
+}  // namespace
+
+std::string EnvConfigKey(std::string_view name) {
+  constexpr std::string_view kPrefix = "RECSTREAM_";
+  if (!name.starts_with(kPrefix)) return "";
+  name.remove_prefix(kPrefix.size());
+  std::vector<std::string> parts;
+  for (size_t at = 0;;) {
+    const size_t sep = name.find("__", at);
+    std::string part(name.substr(at, sep == std::string_view::npos ? std::string_view::npos : sep - at));
+    for (char& c : part) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    parts.push_back(std::move(part));
+    if (sep == std::string_view::npos) break;
+    at = sep + 2;
+  }
+  if (parts.size() < 2) return "";  // no "__": not a config variable (RECSTREAM_BINARY, ...)
+  for (const auto& p : parts)
+    if (p.empty()) return "";
+  std::string key = parts[0];
+  const bool librdkafka = parts[0] == "kafka" && (parts[1] == "consumer" || parts[1] == "producer");
+  for (size_t i = 1; i < parts.size(); ++i) {
+    std::string p = parts[i];
+    if (librdkafka && i >= 2) std::replace(p.begin(), p.end(), '_', '.');
+    key += "." + p;
+  }
+  return key;
+}
+
+std::vector<std::string> ProcessEnvironment() {
+  std::vector<std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) out.emplace_back(*e);
+  return out;
+}
+
+std::string_view DefaultToml() { return kDefaultToml; }
+
+Status LoadConfig(const std::string& path, const std::vector<std::string>& overrides, Config* out,
+                  const std::vector<std::string>* environment, std::vector<ConfigSource>* sources) {
   Config c;
   Registry r = Build(c);
+  // key -> (value, origin) of the last setting.
+  std::map<std::string, std::pair<std::string, std::string>> set;
   if (!path.empty()) {
     // toml++ reads a directory as an empty file: the defaults would run
     // silently in place of the operator's settings.
@@ -358,23 +427,64 @@ Status LoadConfig(const std::string& path, const std::vector<std::string>& overr
     }
     Status s = Walk(r, t, "");
     if (!s.ok()) return Status::InvalidArgument(path + ": " + s.message());
+    if (sources != nullptr) {
+      std::function<void(const toml::table&, const std::string&)> note = [&](const toml::table& tt,
+                                                                            const std::string& pre) {
+        for (const auto& [k, n] : tt) {
+          const std::string key = pre.empty() ? std::string(k.str()) : pre + "." + std::string(k.str());
+          if (n.is_table()) note(*n.as_table(), key);
+          else set[key] = {TomlText(n), "file " + path};
+        }
+      };
+      note(t, "");
+    }
+  }
+  if (environment != nullptr) {
+    std::vector<std::pair<std::string, std::string>> vars;  // sorted: a stable order of application
+    for (const auto& entry : *environment) {
+      const auto eq = entry.find('=');
+      if (eq == std::string::npos) continue;
+      const std::string name = entry.substr(0, eq);
+      if (name.rfind("RECSTREAM_", 0) != 0 || name.find("__") == std::string::npos) continue;
+      vars.emplace_back(name, entry.substr(eq + 1));
+    }
+    std::sort(vars.begin(), vars.end());
+    for (const auto& [name, value] : vars) {
+      const std::string key = EnvConfigKey(name);
+      if (key.empty()) return Status::InvalidArgument("environment " + name + ": not a config key");
+      toml::table t = ParseValue(value);
+      Status s = ApplyNode(r, key, *t.get("v"));
+      if (!s.ok()) return Status::InvalidArgument("environment " + name + ": " + s.message());
+      set[key] = {TomlText(*t.get("v")), "env " + name};
+    }
   }
   for (const auto& o : overrides) {
     const auto eq = o.find('=');
     if (eq == std::string::npos || eq == 0) return Status::InvalidArgument("--set expects key=value, got '" + o + "'");
     const std::string key = o.substr(0, eq), value = o.substr(eq + 1);
-    toml::table t;
-    try {
-      t = toml::parse("v = " + value);
-    } catch (const toml::parse_error&) {
-      t = toml::table{{"v", value}};  // a bare word: a string
-    }
+    toml::table t = ParseValue(value);
     Status s = ApplyNode(r, key, *t.get("v"));
     if (!s.ok()) return Status::InvalidArgument("--set " + o + ": " + s.message());
+    set[key] = {TomlText(*t.get("v")), "--set"};
   }
   Status s = Validate(c);
   if (!s.ok()) return s;
   c.kafka.brokers = c.kafka_brokers;
+  if (sources != nullptr) {
+    sources->clear();
+    toml::table defaults;
+    try {
+      defaults = toml::parse(kDefaultToml);
+    } catch (const toml::parse_error&) {
+    }
+    std::map<std::string, std::pair<std::string, std::string>> all = set;
+    for (const auto& [key, _] : r.keys) {
+      if (all.count(key)) continue;
+      const auto node = defaults.at_path(key);
+      all[key] = {node ? TomlText(*node.node()) : "(built in)", "default"};
+    }
+    for (auto& [key, vo] : all) sources->push_back({key, vo.first, vo.second});
+  }
   *out = std::move(c);
   return Status::OK();
 }

@@ -1,6 +1,7 @@
 // Config: the whole typed configuration of a recstream process, loaded from
-// one TOML file (configs/default.toml documents every key with its default)
-// and overridden by `--set key=value` on the command line.
+// one TOML file (configs/default.toml documents every key with its default),
+// overridden by RECSTREAM_<SECTION>__<KEY> environment variables and then
+// by `--set key=value` on the command line.
 //
 // Every key is registered once, with its type, bounds and documentation, in
 // config.cc; an unknown key or a bad value is an error at start-up naming the
@@ -34,9 +35,35 @@ struct Config {
   std::string kafka_brokers = "embedded";
 };
 
-// Loads path (empty: defaults only), then applies overrides ("key=value",
-// value in TOML syntax, bare words taken as strings). Validates the result.
-Status LoadConfig(const std::string& path, const std::vector<std::string>& overrides, Config* out);
+// Where a key's effective value came from (config check).
+struct ConfigSource {
+  std::string key;
+  std::string value;   // as TOML text
+  std::string origin;  // "default", "file PATH", "env NAME", "--set"
+};
+
+// Loads, in this order, each later one winning: the defaults; path (empty:
+// none); environment variables RECSTREAM_<SECTION>__<KEY>=value
+// (environment: "NAME=value" entries, e.g. ProcessEnvironment(); null: none);
+// overrides ("key=value"). Values in TOML syntax, a bare word taken as a
+// string. Validates the result. sources (optional): every registered key,
+// and every pass-through key set, with its value and origin, in key order.
+Status LoadConfig(const std::string& path, const std::vector<std::string>& overrides, Config* out,
+                  const std::vector<std::string>* environment = nullptr, std::vector<ConfigSource>* sources = nullptr);
+
+// The config key an environment variable names, or "" when it names none:
+// RECSTREAM_ then the key's parts, upper case, joined by "__"
+// (RECSTREAM_KAFKA__BROKERS: kafka.brokers; RECSTREAM_RECOMMEND__K:
+// recommend.k). Under KAFKA__CONSUMER / KAFKA__PRODUCER a single "_" is a
+// dot of librdkafka's names (RECSTREAM_KAFKA__CONSUMER__SESSION_TIMEOUT_MS:
+// kafka.consumer.session.timeout.ms); RocksDB's names keep theirs.
+std::string EnvConfigKey(std::string_view name);
+
+// The process's environment as "NAME=value" entries.
+std::vector<std::string> ProcessEnvironment();
+
+// configs/default.toml as built into the binary.
+std::string_view DefaultToml();
 
 // Every registered key (for docs and the test that default.toml documents
 // them all), as "section.key".

@@ -387,6 +387,48 @@ TEST_F(ReplayTest, HostileFilesLoseNoValidLineAndStayBounded) {
   EXPECT_LT(usage.ru_maxrss, bound_kib) << "peak RSS in KiB";
 }
 
+// `config check FILE` validates without side effects and prints each key's
+// effective value and origin (file, environment, --set, default); `config
+// defaults` prints configs/default.toml as built in.
+TEST_F(ReplayTest, ConfigCheckShowsEveryKeysOriginAndDefaultsPrintTheDocumentedFile) {
+  const fs::path file = dir_ / "c.toml";
+  std::ofstream(file) << "[recommend]\nk = 7\n[state]\ndir = \"" << (dir_ / "never-created").string() << "\"\n";
+  Result r = RunCli("config check " + file.string() + " --set log.level=debug");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("is valid"), std::string::npos) << r.out;
+  const auto has_line = [&](const std::string& start, const std::string& origin) {
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind(start, 0) == 0) return line.find("# " + origin) != std::string::npos;
+    return false;
+  };
+  EXPECT_TRUE(has_line("recommend.k = 7 ", "file " + file.string())) << r.out;
+  EXPECT_TRUE(has_line("log.level = 'debug'", "--set")) << r.out;
+  EXPECT_TRUE(has_line("admin.port = 0 ", "default")) << r.out;
+  EXPECT_FALSE(fs::exists(dir_ / "never-created")) << "check opened the state store";
+  r = RunCli("config check " + file.string() + " --set recommend.k=0");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("recommend.k"), std::string::npos) << r.out;
+  // The environment, between the file and --set.
+  const std::string env_cmd = "RECSTREAM_RECOMMEND__K=9 " + std::string(RECSTREAM_BINARY) + " config check " +
+                              file.string() + " 2>&1";
+  std::FILE* p = popen(env_cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << out;
+  EXPECT_NE(out.find("env RECSTREAM_RECOMMEND__K"), std::string::npos) << out;
+  EXPECT_NE(out.find("recommend.k = 9"), std::string::npos) << out;
+
+  r = RunCli("config defaults");
+  ASSERT_EQ(r.code, 0);
+  std::ifstream in(std::string(RECSTREAM_SOURCE_DIR) + "/configs/default.toml");
+  const std::string documented((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(r.out, documented);
+  EXPECT_EQ(RunCli("config").code, 2) << "check or defaults is required";
+}
+
 TEST_F(ReplayTest, BadArgumentsAreClearErrors) {
   Result r = RunCli("replay -i " + (dir_ / "missing.jsonl").string() + " -o " + (dir_ / "o.jsonl").string());
   EXPECT_EQ(r.code, 2);

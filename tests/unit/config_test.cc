@@ -279,6 +279,48 @@ void ExpectError(const Status& s, const std::vector<std::string>& needles) {
   for (const auto& n : needles) EXPECT_NE(s.message().find(n), std::string::npos) << s.message() << " lacks " << n;
 }
 
+// Containers configure through the environment: RECSTREAM_<SECTION>__<KEY>,
+// between the file and --set. config check reports each key's origin.
+TEST_F(ConfigTest, EnvironmentOverridesSitBetweenTheFileAndSet) {
+  EXPECT_EQ(EnvConfigKey("RECSTREAM_KAFKA__BROKERS"), "kafka.brokers");
+  EXPECT_EQ(EnvConfigKey("RECSTREAM_RECOMMEND__MAX_PER_CATEGORY"), "recommend.max_per_category");
+  EXPECT_EQ(EnvConfigKey("RECSTREAM_KAFKA__CONSUMER__SESSION_TIMEOUT_MS"), "kafka.consumer.session.timeout.ms");
+  EXPECT_EQ(EnvConfigKey("RECSTREAM_ROCKSDB__DB__MAX_BACKGROUND_JOBS"), "rocksdb.db.max_background_jobs");
+  EXPECT_EQ(EnvConfigKey("RECSTREAM_BINARY"), "") << "no __: not a config variable";
+  EXPECT_EQ(EnvConfigKey("RECSTREAM_A____B"), "");
+  EXPECT_EQ(EnvConfigKey("OTHER_KAFKA__BROKERS"), "");
+
+  const std::string file = Write("[recommend]\nk = 3\nmax_per_category = 2\n[log]\nlevel = \"warn\"\n");
+  const std::vector<std::string> env = {"PATH=/usr/bin", "RECSTREAM_RECOMMEND__K=5", "RECSTREAM_LOG__LEVEL=error",
+                                        "RECSTREAM_KAFKA__CONSUMER__SESSION_TIMEOUT_MS=6000",
+                                        "RECSTREAM_BINARY=/x"};
+  Config c;
+  std::vector<ConfigSource> sources;
+  Status s = LoadConfig(file, {"log.level=debug"}, &c, &env, &sources);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.pipeline.recommend.k, 5u) << "env wins over the file";
+  EXPECT_EQ(c.pipeline.recommend.max_per_category, 2u) << "the file wins over the default";
+  EXPECT_EQ(c.log_level, "debug") << "--set wins over env";
+  EXPECT_EQ(c.kafka.consumer.at("session.timeout.ms"), "6000");
+  std::map<std::string, ConfigSource> by_key;
+  for (const auto& src : sources) by_key[src.key] = src;
+  EXPECT_EQ(by_key.at("recommend.k").origin, "env RECSTREAM_RECOMMEND__K");
+  EXPECT_EQ(by_key.at("recommend.k").value, "5");
+  EXPECT_EQ(by_key.at("recommend.max_per_category").origin, "file " + file);
+  EXPECT_EQ(by_key.at("log.level").origin, "--set");
+  EXPECT_EQ(by_key.at("kafka.consumer.session.timeout.ms").origin,
+            "env RECSTREAM_KAFKA__CONSUMER__SESSION_TIMEOUT_MS");
+  EXPECT_EQ(by_key.at("admin.port").origin, "default");
+  EXPECT_EQ(by_key.at("admin.port").value, "0") << "a default shows default.toml's value";
+  for (const auto& key : ConfigKeys()) EXPECT_EQ(by_key.count(key), 1u) << key << " missing from the sources";
+
+  // A variable naming no key, or with a bad value, is an error naming it.
+  const std::vector<std::string> unknown = {"RECSTREAM_RECOMMEND__KK=1"};
+  ExpectError(LoadConfig("", {}, &c, &unknown), {"RECSTREAM_RECOMMEND__KK", "recommend.kk"});
+  const std::vector<std::string> bad = {"RECSTREAM_RECOMMEND__K=ten"};
+  ExpectError(LoadConfig("", {}, &c, &bad), {"RECSTREAM_RECOMMEND__K", "recommend.k"});
+}
+
 TEST_F(ConfigTest, UnknownKeyIsAnErrorNamingIt) {
   ExpectError(Load("[user]\nhistory_lenght = 3\n"), {"user.history_lenght"});
   ExpectError(Load("[nonsense]\nx = 1\n"), {"nonsense.x"});
