@@ -132,7 +132,10 @@ GeneratedEvent Generator::NextSimple() {
     e.type = Uniform() < 0.3 ? "click" : "view";
     --u.views_left;
   }
-  e.event_id = "e" + std::to_string(next_id_++);
+  // The seed in the id: streams of two seeds sent to one topic (the docker
+  // README's "more events") do not collide as duplicates; "s" keeps them
+  // apart from the hard world's "e<seed>-<n>".
+  e.event_id = "s" + std::to_string(opt_.seed) + "-" + std::to_string(next_id_++);
   e.user_id = "u" + std::to_string(uid);
   e.item_id = "i" + std::to_string(item);
   e.category_id = CategoryName(cat);

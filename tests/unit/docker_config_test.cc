@@ -58,5 +58,36 @@ TEST(DockerConfigTest, BuildStageInstallsTheCompilePackagesOfSetupSh) {
   EXPECT_GE(checked, 8);
 }
 
+// The runtime image reaches a managed Kafka over TLS (it had no CA store)
+// and tells the engine whether it is healthy (it had no HEALTHCHECK); the
+// one-shot examples image does not inherit the probe.
+TEST(DockerConfigTest, RuntimeImageHasTheCaStoreAndProbesHealthz) {
+  const std::string dockerfile = Slurp(fs::path(RECSTREAM_SOURCE_DIR) / "docker/Dockerfile");
+  const size_t runtime = dockerfile.find("AS runtime"), examples = dockerfile.find("AS examples");
+  ASSERT_NE(runtime, std::string::npos);
+  ASSERT_NE(examples, std::string::npos);
+  const std::string stage = dockerfile.substr(runtime, examples - runtime);
+  EXPECT_NE(stage.find(" ca-certificates "), std::string::npos);
+  const size_t probe = stage.find("HEALTHCHECK");
+  ASSERT_NE(probe, std::string::npos);
+  EXPECT_NE(stage.find("/healthz", probe), std::string::npos);
+  EXPECT_NE(dockerfile.find("HEALTHCHECK NONE", examples), std::string::npos);
+}
+
+// docker/README's "more events" step once re-ran the producer with the
+// compose file's seed: every event was a duplicate of one already applied.
+TEST(DockerConfigTest, TheMoreEventsStepUsesAnotherSeedThanTheComposeDefault) {
+  const std::string compose = Slurp(fs::path(RECSTREAM_SOURCE_DIR) / "docker/compose.yaml");
+  const std::string readme = Slurp(fs::path(RECSTREAM_SOURCE_DIR) / "docker/README.md");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(compose, m, std::regex(R"(SEED:-(\d+))")));
+  const std::string default_seed = m[1];
+  const auto line_at = readme.find("# more events");
+  ASSERT_NE(line_at, std::string::npos);
+  const std::string line = readme.substr(readme.rfind('\n', line_at) + 1, line_at - readme.rfind('\n', line_at));
+  ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(-e SEED=(\d+))"))) << line;
+  EXPECT_NE(m[1].str(), default_seed) << line;
+}
+
 }  // namespace
 }  // namespace recstream
