@@ -248,6 +248,7 @@ Registry Build(Config& c) {
   k["recommend.after_purchase_min_events"] = Real(&rc.after_purchase_min_events, 0, 1e9);
   k["recommend.in_cart_candidates"] = Int(&rc.in_cart_candidates, 0, 1000);
   k["log.level"] = String(&c.log_level);
+  k["log.format"] = String(&c.log_format);
   k["admin.port"] = Int(&c.admin.port, 0, 65535);
   k["admin.address"] = String(&c.admin.address);
   k["admin.token_file"] = String(&c.admin.token_file);
@@ -318,6 +319,7 @@ Status Validate(const Config& c) {
   bool level_ok = false;
   for (const auto& l : levels) level_ok |= c.log_level == l;
   if (!level_ok) return Bad("log.level", "expected one of trace, debug, info, warn, error, critical, off");
+  if (c.log_format != "text" && c.log_format != "json") return Bad("log.format", "expected \"text\" or \"json\"");
   if (c.kafka_brokers.empty()) return Bad("kafka.brokers", "must not be empty (\"embedded\" or host:port,...)");
   if (p.topics.events.empty()) return Bad("topics.events", "must not be empty");
   if (p.topics.recommendations.empty()) return Bad("topics.recommendations", "must not be empty");

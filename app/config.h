@@ -30,6 +30,9 @@ struct Config {
   // Seconds allowed for a graceful shutdown (finish batch, flush, commit).
   double shutdown_timeout_s = 30;
   std::string log_level = "info";
+  // "text" (default): a timestamped line per message; "json": one JSON
+  // object per line (app/json_log.h).
+  std::string log_format = "text";
   // [admin]: the admin HTTP server of `run` (app/admin_server.h).
   AdminOptions admin;
   std::string kafka_brokers = "embedded";

@@ -11,6 +11,7 @@
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/json_log.h"
 
 using namespace recstream;
 using namespace recstream::app;
@@ -171,6 +172,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (config.log_format == "json") spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
 
   if (run->parsed()) return RunCommand(config);
   if (broker->parsed()) return BrokerCommand(config);

@@ -154,6 +154,7 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["admin.port"] = N([](const Config& c) { return c.admin.port; });
   f["admin.address"] = S([](const Config& c) { return c.admin.address; });
   f["input.min_ts_ms"] = N([](const Config& c) { return c.pipeline.parse.min_ts_ms; });
+  f["log.format"] = S([](const Config& c) { return c.log_format; });
   f["admin.token_file"] = S([](const Config& c) { return c.admin.token_file; });
   f["admin.lists_kept"] = N([](const Config& c) { return c.admin.lists_kept; });
   return f;
