@@ -429,6 +429,60 @@ TEST_F(ReplayTest, ConfigCheckShowsEveryKeysOriginAndDefaultsPrintTheDocumentedF
   EXPECT_EQ(RunCli("config").code, 2) << "check or defaults is required";
 }
 
+// configs/schemas/: JSON Schemas of the event, catalog and recommendation
+// messages. Generated events (both worlds, a forget_user) and the lists a
+// replay produces from them validate; messages the processor rejects, and a
+// list missing a field, do not. Needs python3 with jsonschema (Debian
+// python3-jsonschema; required in CI, skipped elsewhere when absent).
+TEST_F(ReplayTest, GeneratedEventsAndProducedListsMatchThePublishedSchemas) {
+  const std::string python = testing::FindExecutable("python3");
+  const bool have = !python.empty() && std::system((python + " -c 'import jsonschema' 2>/dev/null").c_str()) == 0;
+  if (!have) {
+    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true")
+      FAIL() << "python3 with jsonschema missing in CI (scripts/setup.sh installs python3-jsonschema)";
+    GTEST_SKIP() << "python3 with jsonschema not found";
+  }
+  const std::string schemas = std::string(RECSTREAM_SOURCE_DIR) + "/configs/schemas/";
+  const auto validate = [&](const std::string& schema, const fs::path& file) {
+    return testing::RunProcess({python, schemas + "validate.py", schemas + schema, file.string()},
+                               std::chrono::seconds(120));
+  };
+  const fs::path events = dir_ / "events.jsonl";
+  ASSERT_EQ(RunCli("gen -n 3000 --world hard --seed 5 -o " + events.string()).code, 0);
+  {
+    std::ofstream out(events, std::ios::app);
+    for (const auto& e : events_) out << e.ToJson() << "\n";
+    out << R"({"type":"forget_user","user_id":"u1"})" << "\n";
+  }
+  auto r = validate("event.schema.json", events);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const fs::path lists = dir_ / "lists.jsonl";
+  const Result replay = RunCli("replay -i " + events.string() + " -o " + lists.string());
+  ASSERT_EQ(replay.code, 0) << replay.out;
+  ASSERT_GE(Lines(lists).size(), 6000u);
+  {  // lists only: a tombstone line is not a list value
+    std::ofstream values(dir_ / "values.jsonl");
+    for (const auto& line : Lines(lists))
+      if (line.find("\"tombstone\":true") == std::string::npos) values << line << "\n";
+  }
+  r = validate("recommendation.schema.json", dir_ / "values.jsonl");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::ofstream(dir_ / "catalog.jsonl") << R"({"item_id":"i1","category_id":"c1","active":false})" << "\n"
+                                        << R"({"item_id":7,"category_id":"c2"})" << "\n";
+  r = validate("catalog.schema.json", dir_ / "catalog.jsonl");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+
+  // And they can fail: each of these lines is invalid.
+  std::ofstream(dir_ / "bad_events.jsonl") << R"({"user_id":"u1","item_id":"i1","type":"teleport"})" << "\n";
+  EXPECT_EQ(validate("event.schema.json", dir_ / "bad_events.jsonl").exit_code, 1);
+  std::ofstream(dir_ / "bad_ts.jsonl") << R"({"user_id":"u1","item_id":"i1","type":"view","ts":0})" << "\n";
+  EXPECT_EQ(validate("event.schema.json", dir_ / "bad_ts.jsonl").exit_code, 1);
+  std::ofstream(dir_ / "bad_list.jsonl") << R"({"user_id":"u1","generated_ts":1,"model_version":1,"items":[]})" << "\n";
+  EXPECT_EQ(validate("recommendation.schema.json", dir_ / "bad_list.jsonl").exit_code, 1);
+  std::ofstream(dir_ / "bad_catalog.jsonl") << R"({"item_id":"i1","category_id":"c1","active":"no"})" << "\n";
+  EXPECT_EQ(validate("catalog.schema.json", dir_ / "bad_catalog.jsonl").exit_code, 1);
+}
+
 TEST_F(ReplayTest, BadArgumentsAreClearErrors) {
   Result r = RunCli("replay -i " + (dir_ / "missing.jsonl").string() + " -o " + (dir_ / "o.jsonl").string());
   EXPECT_EQ(r.code, 2);
