@@ -485,7 +485,12 @@ Status LoadConfig(const std::string& path, const std::vector<std::string>& overr
       const auto node = defaults.at_path(key);
       all[key] = {node ? TomlText(*node.node()) : "(built in)", "default"};
     }
-    for (auto& [key, vo] : all) sources->push_back({key, vo.first, vo.second});
+    for (auto& [key, vo] : all) {
+      // Secrets never reach a terminal or a CI log: the origin is enough.
+      const bool secret = key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
+                          key.ends_with("key.pem") || key.ends_with("token");
+      sources->push_back({key, secret ? "'(redacted)'" : vo.first, vo.second});
+    }
   }
   *out = std::move(c);
   return Status::OK();

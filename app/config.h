@@ -41,7 +41,7 @@ struct Config {
 // Where a key's effective value came from (config check).
 struct ConfigSource {
   std::string key;
-  std::string value;   // as TOML text
+  std::string value;   // as TOML text; '(redacted)' for a secret (a password, secret, key.pem or token)
   std::string origin;  // "default", "file PATH", "env NAME", "--set"
 };
 

@@ -294,6 +294,7 @@ TEST_F(ConfigTest, EnvironmentOverridesSitBetweenTheFileAndSet) {
   const std::string file = Write("[recommend]\nk = 3\nmax_per_category = 2\n[log]\nlevel = \"warn\"\n");
   const std::vector<std::string> env = {"PATH=/usr/bin", "RECSTREAM_RECOMMEND__K=5", "RECSTREAM_LOG__LEVEL=error",
                                         "RECSTREAM_KAFKA__CONSUMER__SESSION_TIMEOUT_MS=6000",
+                                        "RECSTREAM_KAFKA__PRODUCER__SASL_PASSWORD=hunter2",
                                         "RECSTREAM_BINARY=/x"};
   Config c;
   std::vector<ConfigSource> sources;
@@ -311,6 +312,8 @@ TEST_F(ConfigTest, EnvironmentOverridesSitBetweenTheFileAndSet) {
   EXPECT_EQ(by_key.at("log.level").origin, "--set");
   EXPECT_EQ(by_key.at("kafka.consumer.session.timeout.ms").origin,
             "env RECSTREAM_KAFKA__CONSUMER__SESSION_TIMEOUT_MS");
+  EXPECT_EQ(c.kafka.producer.at("sasl.password"), "hunter2");
+  EXPECT_EQ(by_key.at("kafka.producer.sasl.password").value, "'(redacted)'") << "config check prints no secret";
   EXPECT_EQ(by_key.at("admin.port").origin, "default");
   EXPECT_EQ(by_key.at("admin.port").value, "0") << "a default shows default.toml's value";
   for (const auto& key : ConfigKeys()) EXPECT_EQ(by_key.count(key), 1u) << key << " missing from the sources";
