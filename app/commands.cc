@@ -19,6 +19,7 @@
 #include "stream/dead_letter.h"
 #include "stream/embedded_broker.h"
 #include "stream/file_io.h"
+#include "stream/json_writer.h"
 
 namespace recstream::app {
 namespace {
@@ -425,6 +426,47 @@ int EvalCommand(Config config, const EvalArgs& args) {
   const double secs = Seconds(t0);
   const auto& m = pipeline->metrics();
   const bool interrupted = StopSignal() != 0;
+  if (args.json) {
+    // The same figures as the table, for scripts and CI dashboards.
+    std::string out;
+    stream::JsonWriter w(out);
+    w.BeginObject();
+    w.Key("input").String(args.input);
+    w.Key("scorer").String(config.pipeline.recommend.use_model ? "model" : "rules");
+    w.Key("complete").Bool(!interrupted);
+    w.Key("k").Int(static_cast<int64_t>(eval.k()));
+    w.Key("records").Int(static_cast<int64_t>(m.records_in.load()));
+    w.Key("events_applied").Int(static_cast<int64_t>(m.events_applied.load()));
+    w.Key("dead_letters").Int(static_cast<int64_t>(m.dead_letters_total()));
+    w.Key("warmup_records").Int(static_cast<int64_t>(warmup_records));
+    w.Key("users").Int(static_cast<int64_t>(pipeline->users().cached()));
+    w.Key("items").Int(static_cast<int64_t>(pipeline->item_ids().size()));
+    w.Key("categories").Int(static_cast<int64_t>(pipeline->category_ids().size()));
+    w.Key("seconds").Number(secs, 3);
+    w.Key("events_per_second").Number(static_cast<double>(m.records_in.load()) / secs, 0);
+    w.Key("methods").BeginObject();
+    for (int method = 0; method < Evaluation::kMethods; ++method) {
+      w.Key(Evaluation::MethodName(method)).BeginObject();
+      for (int g = 0; g < Evaluation::kGroups; ++g) {
+        const auto& sc = eval.score(method, g);
+        static constexpr const char* kGroupKeys[Evaluation::kGroups] = {
+            "all", "cross_category", "after_purchase", "cross_category_after_purchase", "purchase"};
+        w.Key(kGroupKeys[g]).BeginObject();
+        w.Key("events").Int(static_cast<int64_t>(sc.n));
+        w.Key("hr").Number(sc.hr(), 6);
+        w.Key("ndcg").Number(sc.ndcg_mean(), 6);
+        w.EndObject();
+      }
+      w.Key("categories_per_list").Number(eval.mean_categories(method), 4);
+      w.Key("coverage").Number(eval.coverage(method, pipeline->item_ids().size()), 6);
+      w.EndObject();
+    }
+    w.EndObject();
+    w.EndObject();
+    std::printf("%s\n", out.c_str());
+    if (interrupted) return InterruptedExitCode();
+    return 0;
+  }
   if (interrupted)
     std::printf("INTERRUPTED by %s: partial results, over the first %llu records of the input only\n",
                 SignalName(StopSignal()), static_cast<unsigned long long>(m.records_in.load()));

@@ -43,6 +43,8 @@ struct EvalArgs {
   double warmup = 0;
   // --baseline-half-life: popularity-decayed's half-life, in events.
   double baseline_half_life_events = 50'000;
+  // --json: one JSON object on stdout in place of the table.
+  bool json = false;
 };
 int EvalCommand(Config config, const EvalArgs& args);
 

@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
                    "share of the input's records (0 to below 1) that train every method before scoring starts")
       ->check(CLI::Range(0.0, 0.99))
       ->capture_default_str();
+  eval->add_flag("--json", eval_args.json, "print the figures as one JSON object instead of the table");
   eval->add_option("--baseline-half-life", eval_args.baseline_half_life_events,
                    "half-life of the popularity-decayed baseline, in events of the stream")
       ->check(CLI::Range(1.0, 1e12))

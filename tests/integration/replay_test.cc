@@ -483,6 +483,41 @@ TEST_F(ReplayTest, GeneratedEventsAndProducedListsMatchThePublishedSchemas) {
   EXPECT_EQ(validate("catalog.schema.json", dir_ / "bad_catalog.jsonl").exit_code, 1);
 }
 
+// eval --json: the table's figures as one JSON object, for scripts.
+TEST_F(ReplayTest, EvalJsonGivesTheTablesFiguresAsOneObject) {
+  const auto in = WriteJsonl("events.jsonl", 0, events_.size());
+  const Result table = RunCli("eval --input " + in.string() + " 2>/dev/null");
+  ASSERT_EQ(table.code, 0) << table.out;
+  const std::string bin = RECSTREAM_BINARY;
+  const auto json = testing::RunProcess({bin, "eval", "--input", in.string(), "--json"}, std::chrono::seconds(120));
+  ASSERT_EQ(json.exit_code, 0);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(json.out).get(doc), simdjson::SUCCESS) << "stdout is exactly one JSON object: " << json.out;
+  int64_t records = 0, k = 0;
+  ASSERT_EQ(doc["records"].get(records), simdjson::SUCCESS);
+  EXPECT_EQ(records, static_cast<int64_t>(events_.size()));
+  ASSERT_EQ(doc["k"].get(k), simdjson::SUCCESS);
+  bool complete = false;
+  ASSERT_EQ(doc["complete"].get(complete), simdjson::SUCCESS);
+  EXPECT_TRUE(complete);
+  for (const char* method : {"recstream", "popularity", "popularity-decayed", "co-occurrence", "cooc+transitions"}) {
+    SCOPED_TRACE(method);
+    double hr = -1;
+    ASSERT_EQ(doc["methods"][method]["all"]["hr"].get(hr), simdjson::SUCCESS);
+    for (const char* g : {"cross_category", "after_purchase", "cross_category_after_purchase", "purchase"}) {
+      int64_t n = -1;
+      EXPECT_EQ(doc["methods"][method][g]["events"].get(n), simdjson::SUCCESS) << g;
+    }
+    // The table prints HR@K "all" to 4 digits in the method's first row.
+    const auto row = table.out.find("\n" + std::string(method) + " ");
+    ASSERT_NE(row, std::string::npos) << table.out;
+    const auto bar = table.out.find('|', row);
+    const double printed = std::stod(table.out.substr(bar + 1));
+    EXPECT_NEAR(hr, printed, 0.00006);
+  }
+}
+
 TEST_F(ReplayTest, BadArgumentsAreClearErrors) {
   Result r = RunCli("replay -i " + (dir_ / "missing.jsonl").string() + " -o " + (dir_ / "o.jsonl").string());
   EXPECT_EQ(r.code, 2);
