@@ -47,34 +47,26 @@ class TopicCounters {
 
 // ------------------------------------------------------------------ probes
 
-void LatencyHistogram::Observe(std::chrono::nanoseconds d) {
-  const double s = std::chrono::duration<double>(d).count();
-  size_t i = 0;
-  while (i < kBounds.size() && s > kBounds[i]) ++i;
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_ns_.fetch_add(static_cast<uint64_t>(d.count()), std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
-}
-
-void LatencyHistogram::Write(PromWriter& w, std::string_view name, std::string_view help) const {
+void WriteHistogram(PromWriter& w, std::string_view name, std::string_view help, const LatencyHistogram& h) {
+  using B = LatencyHistogram;
   w.Family(name, "histogram", help);
   const std::string bucket = std::string(name) + "_bucket";
   // Read the count last-bucket-first so that, under concurrent observation,
   // the cumulative buckets never exceed _count.
   uint64_t cumulative = 0;
-  std::array<uint64_t, kBounds.size() + 1> b{};
-  const uint64_t count = count_.load(std::memory_order_relaxed);
-  for (size_t i = 0; i < b.size(); ++i) b[i] = buckets_[i].load(std::memory_order_relaxed);
-  for (size_t i = 0; i < kBounds.size(); ++i) {
+  std::array<uint64_t, B::kBounds.size() + 1> b{};
+  const uint64_t count = h.count();
+  for (size_t i = 0; i < b.size(); ++i) b[i] = h.bucket(i);
+  for (size_t i = 0; i < B::kBounds.size(); ++i) {
     cumulative += b[i];
     char le[32];
-    std::snprintf(le, sizeof le, "%g", kBounds[i]);
+    std::snprintf(le, sizeof le, "%g", B::kBounds[i]);
     std::string labels;
     PromWriter::Label(labels, "le", le);
     w.Sample(bucket, labels, std::min(cumulative, count));
   }
   w.Sample(bucket, "le=\"+Inf\"", count);
-  w.Sample(std::string(name) + "_sum", "", static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9);
+  w.Sample(std::string(name) + "_sum", "", static_cast<double>(h.sum_ns()) / 1e9);
   w.Sample(std::string(name) + "_count", "", count);
 }
 
@@ -473,8 +465,11 @@ void Processor::WriteMetrics(std::string& out) {
     PromWriter::Label(labels, "reason", operators::RejectName(static_cast<operators::Reject>(r)));
     w.Sample("recstream_dead_letters_total", labels, m.dead_letters[r].load());
   }
-  batch_latency_.Write(w, "recstream_batch_duration_seconds",
-                       "One task round with records: poll, process, await delivery, checkpoint, commit.");
+  WriteHistogram(w, "recstream_batch_duration_seconds",
+                 "One task round with records: poll, process, await delivery, checkpoint, commit.", batch_latency_);
+  WriteHistogram(w, "recstream_event_to_list_seconds",
+                 "From an event's message timestamp to its list being produced (Kafka queueing included).",
+                 m.event_to_list);
   gauge("recstream_ready", "1 once partition assignments are restored and the catalog read (as /readyz).",
         Ready() ? 1 : 0);
   gauge("recstream_catalog_caught_up", "1 once the catalog (a global table) is read up to its end at start-up.",

@@ -45,22 +45,10 @@ namespace recstream::app {
 // finish its round before it answers 503.
 inline constexpr std::chrono::milliseconds kAdminStateWait{2000};
 
-// A latency histogram with fixed buckets, lock-free to observe and to read.
-class LatencyHistogram {
- public:
-  // Upper bounds in seconds (Prometheus `le`), ascending.
-  static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-  void Observe(std::chrono::nanoseconds d);
-  // Appends the family (buckets cumulative, +Inf, _sum, _count).
-  void Write(PromWriter& w, std::string_view name, std::string_view help) const;
-  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
-
- private:
-  std::array<std::atomic<uint64_t>, kBounds.size() + 1> buckets_{};  // the last one: over every bound
-  std::atomic<uint64_t> sum_ns_{0};
-  std::atomic<uint64_t> count_{0};
-};
+using operators::LatencyHistogram;
+// Appends h as the Prometheus histogram `name` (cumulative buckets, +Inf,
+// _sum, _count).
+void WriteHistogram(PromWriter& w, std::string_view name, std::string_view help, const LatencyHistogram& h);
 
 class Processor final : public AdminBackend {
  public:

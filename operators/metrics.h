@@ -12,6 +12,31 @@
 
 namespace recstream::operators {
 
+// A latency histogram with fixed buckets, lock-free to observe and to read.
+class LatencyHistogram {
+ public:
+  // Upper bounds in seconds (Prometheus `le`), ascending.
+  static constexpr std::array<double, 16> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                     0.25,   0.5,   1,      2.5,   5,    10,    30,    60};
+  void Observe(std::chrono::nanoseconds d) {
+    const double s = std::chrono::duration<double>(d).count();
+    size_t i = 0;
+    while (i < kBounds.size() && s > kBounds[i]) ++i;
+    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    sum_ns_.fetch_add(static_cast<uint64_t>(d.count() > 0 ? d.count() : 0), std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  // Observations in bucket i (i == kBounds.size(): over every bound).
+  uint64_t bucket(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  uint64_t sum_ns() const { return sum_ns_.load(std::memory_order_relaxed); }
+
+ private:
+  std::array<std::atomic<uint64_t>, kBounds.size() + 1> buckets_{};
+  std::atomic<uint64_t> sum_ns_{0};
+  std::atomic<uint64_t> count_{0};
+};
+
 struct PipelineMetrics {
   using Counter = std::atomic<uint64_t>;
   Counter records_in{0};        // records read from the input topics
@@ -30,6 +55,11 @@ struct PipelineMetrics {
   // Lists not computed because a newer event of the same user in the same
   // coalescing window superseded them (processing.coalesce_ms).
   Counter lists_coalesced{0};
+  // From the event's message timestamp (its producer's clock, or the
+  // broker's under LogAppendTime) to its list being produced: the freshness
+  // a storefront sees, Kafka queueing included. Lists published at the end
+  // of a coalescing window and records without a timestamp are not observed.
+  LatencyHistogram event_to_list;
   // Processing-thread time per stage, in nanoseconds (steady clock): parse
   // (simdjson + validation), learn (item model, embeddings, the scorer's
   // blend step, user state), recommend (candidates, scoring, diversification),

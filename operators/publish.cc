@@ -50,8 +50,11 @@ Status PublishOperator::OnInit() {
 Status PublishOperator::Process(ListMessage& m) {
   if (m.tombstone) return context().Produce(topic_, m.user_id, std::nullopt);
   const auto t = PipelineMetrics::StageClock::now();
-  const std::string_view json =
-      serializer_->Serialize(m.user_id, context().clock().WallMs(), model_->version(), m.trigger, m.list);
+  const int64_t now_ms = context().clock().WallMs();
+  const std::string_view json = serializer_->Serialize(m.user_id, now_ms, model_->version(), m.trigger, m.list);
+  // A list forwarded while its record is in process (not a window's end).
+  if (context().has_record() && context().record().timestamp_ms > 0)
+    metrics_.event_to_list.Observe(std::chrono::milliseconds(now_ms - context().record().timestamp_ms));
   metrics_.lists_published.fetch_add(1, std::memory_order_relaxed);
   Status s = context().Produce(topic_, m.user_id, json);
   metrics_.AddStageTime(PipelineMetrics::kPublish, t);

@@ -588,6 +588,12 @@ TEST_F(AdminHttpTest, MetricsIncludeProcessBuildAndRocksDbFamiliesAndPassPromtoo
   EXPECT_LT(now - start, 600.0) << "started during this test, not at boot";
   EXPECT_GE(now - start, 0.0);
   EXPECT_NE(text.find("recstream_build_info{version=\"0.1.0\",commit=\""), std::string::npos);
+  // Every list of the test's events had a record with a timestamp: each one
+  // is observed, within the test's minute.
+  EXPECT_EQ(m.at("recstream_event_to_list_seconds_count"), m.at("recstream_lists_published_total"));
+  EXPECT_GT(m.at("recstream_event_to_list_seconds_count"), 0.0);
+  EXPECT_LT(m.at("recstream_event_to_list_seconds_sum") / m.at("recstream_event_to_list_seconds_count"), 60.0);
+  EXPECT_EQ(m.at("recstream_event_to_list_seconds_bucket{le=\"+Inf\"}"), m.at("recstream_event_to_list_seconds_count"));
   for (const char* name : {"recstream_state_sst_bytes", "recstream_state_pending_compaction_bytes",
                            "recstream_state_write_stopped", "recstream_state_delayed_write_rate_bytes"})
     EXPECT_EQ(m.count(name), 1u) << name;
