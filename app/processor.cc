@@ -1,5 +1,6 @@
 #include "app/processor.h"
 
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <functional>
@@ -46,6 +47,78 @@ class TopicCounters {
 }  // namespace
 
 // ------------------------------------------------------------------ probes
+
+namespace {
+
+// librdkafka's statistics (STATISTICS.md) of the consumer and the producer:
+// round trips per broker, whether each broker is up, the requests waiting to
+// be served, the producer's queue. Nothing before the first statistics
+// event (statistics.interval.ms after start).
+void WriteKafkaStatistics(PromWriter& w, const std::string& consumer, const std::string& producer) {
+  struct Broker {
+    std::string client, name;
+    double rtt_avg, rtt_p99;
+    bool up;
+  };
+  std::vector<Broker> brokers;
+  std::vector<std::pair<std::string, double>> replyq;
+  double queue_messages = -1, queue_bytes = -1;
+  simdjson::dom::parser parser;
+  for (const auto& [client, json] : {std::pair<std::string, const std::string*>{"consumer", &consumer},
+                                     std::pair<std::string, const std::string*>{"producer", &producer}}) {
+    simdjson::dom::element doc;
+    if (json->empty() || parser.parse(*json).get(doc) != simdjson::SUCCESS) continue;
+    int64_t v = 0;
+    if (doc["replyq"].get(v) == simdjson::SUCCESS) replyq.emplace_back(client, static_cast<double>(v));
+    if (client == "producer") {
+      if (doc["msg_cnt"].get(v) == simdjson::SUCCESS) queue_messages = static_cast<double>(v);
+      if (doc["msg_size"].get(v) == simdjson::SUCCESS) queue_bytes = static_cast<double>(v);
+    }
+    simdjson::dom::object bs;
+    if (doc["brokers"].get(bs) != simdjson::SUCCESS) continue;
+    for (auto [name, b] : bs) {
+      int64_t nodeid = -1, avg = 0, p99 = 0;
+      std::string_view state;
+      if (b["nodeid"].get(nodeid) != simdjson::SUCCESS || nodeid < 0) continue;  // bootstrap entries
+      // A missing field (an older librdkafka) reads as 0 / not up.
+      if (b["rtt"]["avg"].get(avg) != simdjson::SUCCESS) avg = 0;
+      if (b["rtt"]["p99"].get(p99) != simdjson::SUCCESS) p99 = 0;
+      if (b["state"].get(state) != simdjson::SUCCESS) state = {};
+      brokers.push_back({client, std::string(name), static_cast<double>(avg) / 1e6, static_cast<double>(p99) / 1e6,
+                         state == "UP"});
+    }
+  }
+  std::string labels;
+  const auto broker_labels = [&](const Broker& b) {
+    labels.clear();
+    PromWriter::Label(labels, "client", b.client);
+    PromWriter::Label(labels, "broker", b.name);
+    return labels;
+  };
+  w.Family("recstream_kafka_broker_rtt_avg_seconds", "gauge",
+           "librdkafka: mean request round trip to the broker over the last statistics window.");
+  for (const auto& b : brokers) w.Sample("recstream_kafka_broker_rtt_avg_seconds", broker_labels(b), b.rtt_avg);
+  w.Family("recstream_kafka_broker_rtt_p99_seconds", "gauge",
+           "librdkafka: p99 request round trip to the broker over the last statistics window.");
+  for (const auto& b : brokers) w.Sample("recstream_kafka_broker_rtt_p99_seconds", broker_labels(b), b.rtt_p99);
+  w.Family("recstream_kafka_broker_up", "gauge", "librdkafka: 1 while the connection to the broker is up.");
+  for (const auto& b : brokers) w.Sample("recstream_kafka_broker_up", broker_labels(b), b.up ? 1.0 : 0.0);
+  w.Family("recstream_kafka_replyq", "gauge", "librdkafka: operations waiting for the application to serve them.");
+  for (const auto& [client, v] : replyq) {
+    labels.clear();
+    PromWriter::Label(labels, "client", client);
+    w.Sample("recstream_kafka_replyq", labels, v);
+  }
+  if (queue_messages >= 0) {
+    w.Family("recstream_kafka_producer_queue_messages", "gauge",
+             "librdkafka: messages in the producer's queues, not yet delivered.");
+    w.Sample("recstream_kafka_producer_queue_messages", "", queue_messages);
+    w.Family("recstream_kafka_producer_queue_bytes", "gauge", "librdkafka: bytes of those messages.");
+    w.Sample("recstream_kafka_producer_queue_bytes", "", queue_bytes);
+  }
+}
+
+}  // namespace
 
 void WriteHistogram(PromWriter& w, std::string_view name, std::string_view help, const LatencyHistogram& h) {
   using B = LatencyHistogram;
@@ -289,6 +362,7 @@ void Processor::Close() {
   if (sink_) {
     const int left = sink_->Flush(std::chrono::milliseconds(static_cast<int64_t>(config_.shutdown_timeout_s * 1000)));
     if (left > 0) spdlog::error("shutdown: {} output message(s) still queued", left);
+    std::lock_guard<std::mutex> lock(snapshot_mu_);  // and sink_
     sink_.reset();
   }
 }
@@ -521,6 +595,7 @@ void Processor::WriteMetrics(std::string& out) {
   counter("recstream_offset_reset_skipped_records_total",
           "Records skipped by those resets: deleted by retention before this instance read them.",
           source_ ? source_->records_skipped() : 0);
+  WriteKafkaStatistics(w, source_ ? source_->Statistics() : std::string(), sink_ ? sink_->Statistics() : std::string());
   counter("recstream_partitions_started_without_state_total",
           "Partitions assigned with no state in state.dir that resumed at the group's committed offset "
           "(a new or wiped state dir, or a partition moved here).",

@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
+#include <mutex>
 #include <thread>
 
 namespace recstream::stream {
@@ -39,6 +40,8 @@ std::vector<Setting> ConsumerSettings(const KafkaOptions& opt) {
        "recstream uses cooperative-sticky; its hand-over commits on revocation rely on it"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false", "recstream reads partitions without end-of-partition events"},
+      // Broker round trips and queue depths for /metrics (0 turns them off).
+      {"statistics.interval.ms", "5000"},
   };
 }
 
@@ -56,6 +59,7 @@ std::vector<Setting> ProducerSettings(const KafkaOptions& opt) {
       {"partitioner", "murmur2_random"},
       {"linger.ms", "5"},
       {"compression.type", "lz4"},
+      {"statistics.interval.ms", "5000"},
   };
 }
 
@@ -170,6 +174,11 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
   }
   void event_cb(RdKafka::Event& ev) override {
     switch (ev.type()) {
+      case RdKafka::Event::EVENT_STATS: {
+        std::lock_guard<std::mutex> lock(stats_mu);
+        stats = ev.str();
+        break;
+      }
       case RdKafka::Event::EVENT_ERROR:
         if (ev.fatal()) spdlog::critical("kafka: fatal error: {}", ev.str());
         else spdlog::warn("kafka: {}", ev.str());
@@ -204,6 +213,8 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
   // An offset out of range under kFail: the next Poll returns it.
   Status failed;
   std::atomic<uint64_t> offset_resets{0}, records_skipped{0}, started_without_state{0};
+  mutable std::mutex stats_mu;
+  std::string stats;  // the latest statistics JSON
 
   // The next offset each owned partition should hand out (-1: unknown
   // until its first record).
@@ -433,6 +444,10 @@ Status KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vec
 
 uint64_t KafkaSource::offset_resets() const { return rebalancer_->offset_resets.load(std::memory_order_relaxed); }
 uint64_t KafkaSource::records_skipped() const { return rebalancer_->records_skipped.load(std::memory_order_relaxed); }
+std::string KafkaSource::Statistics() const {
+  std::lock_guard<std::mutex> lock(rebalancer_->stats_mu);
+  return rebalancer_->stats;
+}
 uint64_t KafkaSource::started_without_state() const {
   return rebalancer_->started_without_state.load(std::memory_order_relaxed);
 }
@@ -630,7 +645,10 @@ class KafkaSink::Reporter final : public RdKafka::DeliveryReportCb, public RdKaf
     }
   }
   void event_cb(RdKafka::Event& ev) override {
-    if (ev.type() == RdKafka::Event::EVENT_ERROR) {
+    if (ev.type() == RdKafka::Event::EVENT_STATS) {
+      std::lock_guard<std::mutex> lock(stats_mu);
+      stats = ev.str();
+    } else if (ev.type() == RdKafka::Event::EVENT_ERROR) {
       if (ev.fatal()) {
         ++failed;
         last_error = "fatal: " + ev.str();
@@ -643,10 +661,17 @@ class KafkaSink::Reporter final : public RdKafka::DeliveryReportCb, public RdKaf
   }
   uint64_t failed = 0;
   std::string last_error;
+  mutable std::mutex stats_mu;
+  std::string stats;  // the latest statistics JSON
 
  private:
   KafkaSink* sink_;
 };
+
+std::string KafkaSink::Statistics() const {
+  std::lock_guard<std::mutex> lock(reporter_->stats_mu);
+  return reporter_->stats;
+}
 
 Status KafkaSink::Create(const KafkaOptions& opt, std::unique_ptr<KafkaSink>* out) {
   std::unique_ptr<KafkaSink> sink(new KafkaSink());

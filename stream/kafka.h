@@ -122,6 +122,9 @@ class KafkaSource final : public RecordSource {
   // one: they resumed there with none of their earlier state (a new or
   // wiped state.dir, or a partition that moved here). Any thread.
   uint64_t started_without_state() const;
+  // librdkafka's latest statistics JSON (STATISTICS.md; every
+  // statistics.interval.ms, 5 s by default), "" before the first. Any thread.
+  std::string Statistics() const;
 
   class Rebalancer;  // librdkafka callback adapter (kafka.cc)
 
@@ -204,6 +207,8 @@ class KafkaSink final : public RecordSink {
   // Flushes on shutdown; returns the number of messages still undelivered.
   int Flush(std::chrono::milliseconds timeout);
   uint64_t delivered() const { return delivered_; }
+  // As KafkaSource::Statistics, for the producer.
+  std::string Statistics() const;
 
   class Reporter;  // delivery report callback (kafka.cc)
 

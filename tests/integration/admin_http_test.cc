@@ -572,13 +572,34 @@ TEST(PrometheusRules, AlertRulesCheckAndTheirUnitTestsPass) {
 // metrics` (Debian's prometheus package, installed by scripts/setup.sh;
 // required in CI, skipped elsewhere when absent).
 TEST_F(AdminHttpTest, MetricsIncludeProcessBuildAndRocksDbFamiliesAndPassPromtool) {
+  config_.kafka.consumer["statistics.interval.ms"] = "200";
+  config_.kafka.producer["statistics.interval.ms"] = "200";
   OpenProcessor();
   ASSERT_TRUE(ProduceAll(broker_.bootstrap(), config_.pipeline.topics.events, Generated(200, 5)));
   RunProcessor();
   ASSERT_TRUE(WaitFor([&] { return proc_->metrics().records_in.load() >= 200; }, 60s));
-  const std::string text = Get(port_, "/metrics").body;
+  // librdkafka's statistics arrive every statistics.interval.ms.
+  std::string text;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        text = Get(port_, "/metrics").body;
+        return text.find("recstream_kafka_broker_up{client=\"producer\"") != std::string::npos &&
+               text.find("recstream_kafka_broker_up{client=\"consumer\"") != std::string::npos &&
+               text.find("recstream_kafka_producer_queue_messages ") != std::string::npos;
+      },
+      30s))
+      << text;
   const auto m = ParseMetrics(text);
   EXPECT_GT(m.at("process_cpu_seconds_total"), 0.0);
+  for (const auto& [name, v] : m) {
+    if (name.rfind("recstream_kafka_broker_up{", 0) == 0) {
+      EXPECT_EQ(v, 1.0) << name;
+    }
+    if (name.rfind("recstream_kafka_broker_rtt_avg_seconds{", 0) == 0) {
+      EXPECT_GE(v, 0.0) << name;
+      EXPECT_LT(v, 5.0) << name;
+    }
+  }
   EXPECT_GT(m.at("process_resident_memory_bytes"), 1e6);
   EXPECT_GT(m.at("process_virtual_memory_bytes"), m.at("process_resident_memory_bytes"));
   EXPECT_GE(m.at("process_open_fds"), 3.0);
