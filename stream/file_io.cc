@@ -138,17 +138,19 @@ LineReader::Result LineReader::Next(std::string* line, uint64_t* whole_size, uin
     const size_t avail = end_ - pos_;
     const void* nl = std::memchr(begin, '\n', avail);
     const size_t take = nl ? static_cast<const char*>(nl) - begin : avail;
+    // Only a line cut at the bound is hashed (its dead letter carries the
+    // whole line's hash): from the moment it passes the bound, over the
+    // prefix kept (every byte so far) and then each further chunk.
+    if (partial_size_ + take > max_line_bytes_) {
+      if (partial_size_ <= max_line_bytes_) partial_hash_ = Fnv1a64(partial_);
+      partial_hash_ = Fnv1a64(std::string_view(begin, take), partial_hash_);
+    }
     if (partial_.size() < max_line_bytes_) partial_.append(begin, std::min(take, max_line_bytes_ - partial_.size()));
-    partial_hash_ = Fnv1a64(std::string_view(begin, take), partial_size_ == 0 ? kFnv1a64Basis : partial_hash_);
     partial_size_ += take;
     bytes_read_ += take + (nl ? 1 : 0);
     pos_ += take + (nl ? 1 : 0);
     this_call += take;
-    if (nl) {
-      // The newline counts as read; a line of only "\n" has size 0.
-      if (partial_size_ == 0) partial_hash_ = kFnv1a64Basis;
-      break;
-    }
+    if (nl) break;  // the newline counts as read; a line of only "\n" has size 0
     if (this_call >= kYieldBytes) return Result::kPending;
   }
   // A trailing \r (CRLF files) is not part of the line.

@@ -88,6 +88,23 @@ Status Configure(RdKafka::Conf* conf, const std::vector<Setting>& settings,
 }
 
 // A record viewing m (valid while m is held).
+// The latest statistics JSON of one client (EVENT_STATS), read by /metrics.
+class LatestStatistics {
+ public:
+  void Set(std::string json) {
+    std::lock_guard<std::mutex> lock(mu_);
+    json_ = std::move(json);
+  }
+  std::string Get() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return json_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string json_;
+};
+
 Record ViewOf(RdKafka::Message& m) {  // librdkafka's getters are not const
   Record r;
   // The C name is owned by the topic handle the message references.
@@ -174,11 +191,9 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
   }
   void event_cb(RdKafka::Event& ev) override {
     switch (ev.type()) {
-      case RdKafka::Event::EVENT_STATS: {
-        std::lock_guard<std::mutex> lock(stats_mu);
-        stats = ev.str();
+      case RdKafka::Event::EVENT_STATS:
+        stats.Set(ev.str());
         break;
-      }
       case RdKafka::Event::EVENT_ERROR:
         if (ev.fatal()) spdlog::critical("kafka: fatal error: {}", ev.str());
         else spdlog::warn("kafka: {}", ev.str());
@@ -213,8 +228,7 @@ class KafkaSource::Rebalancer final : public RdKafka::RebalanceCb, public RdKafk
   // An offset out of range under kFail: the next Poll returns it.
   Status failed;
   std::atomic<uint64_t> offset_resets{0}, records_skipped{0}, started_without_state{0};
-  mutable std::mutex stats_mu;
-  std::string stats;  // the latest statistics JSON
+  LatestStatistics stats;
 
   // The next offset each owned partition should hand out (-1: unknown
   // until its first record).
@@ -444,10 +458,7 @@ Status KafkaSource::Poll(size_t max, std::chrono::milliseconds timeout, std::vec
 
 uint64_t KafkaSource::offset_resets() const { return rebalancer_->offset_resets.load(std::memory_order_relaxed); }
 uint64_t KafkaSource::records_skipped() const { return rebalancer_->records_skipped.load(std::memory_order_relaxed); }
-std::string KafkaSource::Statistics() const {
-  std::lock_guard<std::mutex> lock(rebalancer_->stats_mu);
-  return rebalancer_->stats;
-}
+std::string KafkaSource::Statistics() const { return rebalancer_->stats.Get(); }
 uint64_t KafkaSource::started_without_state() const {
   return rebalancer_->started_without_state.load(std::memory_order_relaxed);
 }
@@ -646,8 +657,7 @@ class KafkaSink::Reporter final : public RdKafka::DeliveryReportCb, public RdKaf
   }
   void event_cb(RdKafka::Event& ev) override {
     if (ev.type() == RdKafka::Event::EVENT_STATS) {
-      std::lock_guard<std::mutex> lock(stats_mu);
-      stats = ev.str();
+      stats.Set(ev.str());
     } else if (ev.type() == RdKafka::Event::EVENT_ERROR) {
       if (ev.fatal()) {
         ++failed;
@@ -661,17 +671,13 @@ class KafkaSink::Reporter final : public RdKafka::DeliveryReportCb, public RdKaf
   }
   uint64_t failed = 0;
   std::string last_error;
-  mutable std::mutex stats_mu;
-  std::string stats;  // the latest statistics JSON
+  LatestStatistics stats;
 
  private:
   KafkaSink* sink_;
 };
 
-std::string KafkaSink::Statistics() const {
-  std::lock_guard<std::mutex> lock(reporter_->stats_mu);
-  return reporter_->stats;
-}
+std::string KafkaSink::Statistics() const { return reporter_->stats.Get(); }
 
 Status KafkaSink::Create(const KafkaOptions& opt, std::unique_ptr<KafkaSink>* out) {
   std::unique_ptr<KafkaSink> sink(new KafkaSink());

@@ -547,7 +547,7 @@ TEST_F(AdminHttpTest, ABrokerOutageHoldingTheProcessingLoopDoesNotHoldTheAdminSe
 // promtool, or "" (skip); in CI its absence is a failure.
 std::string Promtool() {
   const std::string promtool = testing::FindExecutable("promtool");
-  if (const char* ci = std::getenv("CI"); promtool.empty() && ci != nullptr && std::string(ci) == "true")
+  if (promtool.empty() && testing::InCi())
     ADD_FAILURE() << "promtool missing in CI (scripts/setup.sh installs Debian's prometheus)";
   return promtool;
 }

@@ -80,6 +80,17 @@ class ReplayTest : public ::testing::Test {
     return p;
   }
 
+  // n events of the default shop with this seed, as JSON Lines.
+  fs::path WriteGenerated(const std::string& name, uint64_t seed, int n) {
+    const fs::path p = dir_ / name;
+    app::GeneratorOptions g;
+    g.seed = seed;
+    app::Generator gen(g);
+    std::ofstream out(p);
+    for (int i = 0; i < n; ++i) out << gen.Next().ToJson() << "\n";
+    return p;
+  }
+
   fs::path dir_;
   std::vector<app::GeneratedEvent> events_;
 };
@@ -180,14 +191,7 @@ TEST_F(ReplayTest, ResumesFromStateDirLikeAnUninterruptedRun) {
 // file back to it. The state dir then refuses another input (it would skip
 // that file's first lines as done) and an output file that is not its own.
 TEST_F(ReplayTest, KilledAndResumedIntoTheSameOutputEqualsOneRun) {
-  const fs::path input = dir_ / "in.jsonl";
-  {
-    app::GeneratorOptions g;
-    g.seed = 5;
-    app::Generator gen(g);
-    std::ofstream out(input);
-    for (int i = 0; i < 100'000; ++i) out << gen.Next().ToJson() << "\n";
-  }
+  const fs::path input = WriteGenerated("in.jsonl", 5, 100'000);
   const std::string bin = RECSTREAM_BINARY;
   const fs::path once = dir_ / "once.jsonl", out = dir_ / "out.jsonl", state = dir_ / "state";
   ASSERT_EQ(RunCli("replay -i " + input.string() + " -o " + once.string()).code, 0);
@@ -438,8 +442,7 @@ TEST_F(ReplayTest, GeneratedEventsAndProducedListsMatchThePublishedSchemas) {
   const std::string python = testing::FindExecutable("python3");
   const bool have = !python.empty() && std::system((python + " -c 'import jsonschema' 2>/dev/null").c_str()) == 0;
   if (!have) {
-    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true")
-      FAIL() << "python3 with jsonschema missing in CI (scripts/setup.sh installs python3-jsonschema)";
+    if (testing::InCi()) FAIL() << "python3 with jsonschema missing in CI (scripts/setup.sh installs python3-jsonschema)";
     GTEST_SKIP() << "python3 with jsonschema not found";
   }
   const std::string schemas = std::string(RECSTREAM_SOURCE_DIR) + "/configs/schemas/";
@@ -548,14 +551,7 @@ TEST_F(ReplayTest, BadArgumentsAreClearErrors) {
 // is partial and says so, and the exit code is 128 + the signal, so that a
 // script cannot take partial figures for a finished run.
 TEST_F(ReplayTest, AnInterruptedCommandSaysItsResultsArePartialAndExitsWithTheSignalsCode) {
-  const fs::path big = dir_ / "big.jsonl";
-  {
-    app::GeneratorOptions g;
-    g.seed = 11;
-    app::Generator gen(g);
-    std::ofstream out(big);
-    for (int i = 0; i < 300'000; ++i) out << gen.Next().ToJson() << "\n";
-  }
+  const fs::path big = WriteGenerated("big.jsonl", 11, 300'000);
   const std::string bin = RECSTREAM_BINARY;
   // replay, SIGTERM once its output has started to grow (it is running).
   const fs::path out = dir_ / "out.jsonl";

@@ -38,6 +38,13 @@ inline std::string FindExecutable(const std::string& name) {
   return "";
 }
 
+// Under CI (CI=true) a tool that scripts/setup.sh installs must be there:
+// a test that would skip elsewhere fails instead.
+inline bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
 // Starts argv (argv[0] looked up in PATH) with stdin from stdin_file
 // (/dev/null when empty). When out_fd is given, the child's stdout goes to a
 // pipe whose read end is returned there. Returns the pid, -1 on failure.
