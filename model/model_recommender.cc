@@ -32,6 +32,11 @@ inline float CountFeature(uint32_t count) {
 }
 
 inline void Set(Features& f, Feature k, float v) { f[static_cast<size_t>(k)] = v; }
+// A feature offered by more than one source keeps its strongest evidence.
+inline void SetMax(Features& f, Feature k, float v) {
+  float& x = f[static_cast<size_t>(k)];
+  x = std::max(x, v);
+}
 inline float Get(const Features& f, Feature k) { return f[static_cast<size_t>(k)]; }
 
 }  // namespace
@@ -44,6 +49,57 @@ ModelRecommender::ModelRecommender(const ItemModel& items, const EmbeddingModel&
       encoder_(embeddings, items.options().type_weight),
       ranker_(RankerOptions{opt.ranker_learning_rate, opt.embedding_weight}),
       user_vec_(embeddings.dim()) {}
+
+void ModelRecommender::CategoryScores::clear() {
+  keys_.clear();
+  if (++now_ == 0) {  // wrapped: forget every stamp
+    std::fill(stamp_.begin(), stamp_.end(), 0u);
+    now_ = 1;
+  }
+}
+
+void ModelRecommender::CategoryScores::Add(CategoryId c, double log_increment) {
+  if (c >= stamp_.size()) {
+    const size_t n = std::max<size_t>(c + 1, stamp_.size() * 2);
+    stamp_.resize(n, 0);
+    weight_.resize(n, kLogZero);
+  }
+  if (stamp_[c] != now_) {
+    stamp_[c] = now_;
+    weight_[c] = log_increment;
+    keys_.push_back(c);
+  } else {
+    weight_[c] = LogAddExp(weight_[c], log_increment);
+  }
+}
+
+void ModelRecommender::CategoryScores::Remove(CategoryId c) {
+  if (c >= stamp_.size() || stamp_[c] != now_) return;
+  stamp_[c] = 0;
+  keys_.erase(std::find(keys_.begin(), keys_.end(), c));
+}
+
+void ModelRecommender::CategoryScores::Top(size_t n, std::vector<TopList<CategoryId>::Entry>& out) const {
+  out.clear();
+  for (CategoryId c : keys_) out.push_back({c, weight_[c]});
+  n = std::min(n, out.size());
+  std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), out.end(),
+                    [](const auto& a, const auto& b) {
+                      return a.log_weight != b.log_weight ? a.log_weight > b.log_weight : a.key < b.key;
+                    });
+  out.resize(n);
+}
+
+void ModelRecommender::MarkPurchases(const UserState& user) {
+  if (++purchased_stamp_ == 0) {
+    std::fill(purchased_.begin(), purchased_.end(), 0u);
+    purchased_stamp_ = 1;
+  }
+  for (ItemId item : user.purchases) {
+    if (item >= purchased_.size()) purchased_.resize(std::max<size_t>(item + 1, purchased_.size() * 2), 0);
+    purchased_[item] = purchased_stamp_;
+  }
+}
 
 void ModelRecommender::AddComplementScores(CategoryId from, double weight, int64_t ts, bool record_lift) {
   if (!items_.HasCategory(from) || weight <= 0) return;
@@ -86,7 +142,7 @@ void ModelRecommender::AddSuccessorScores(CategoryId from, const TopList<Categor
       score = n / (out + opt_.transition_smoothing);
     }
     const double blend = share > 0 ? (1.0 - share) * score + share * emb_.CategoryAffinity(from, s.key) : score;
-    if (blend > 0) cat_scores_.Add(s.key, std::log(weight * blend), SIZE_MAX);
+    if (blend > 0) cat_scores_.Add(s.key, std::log(weight * blend));
   }
 }
 
@@ -160,13 +216,12 @@ void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
   const PoolSplit& p = PoolOf(c);
   if (p.items.empty()) return;
   auto add = [&](size_t i, const float* dot) {
-    Candidate cand{p.items[i].key, {}, {}, 0};
-    cand.parts[static_cast<int>(reason)] = static_cast<float>(weight * p.flat[i]);
+    Candidate& cand = Offer(p.items[i].key);
+    cand.parts[static_cast<int>(reason)] += static_cast<float>(weight * p.flat[i]);
     if (dot != nullptr) {
       cand.dot = *dot;
       cand.has_dot = true;
     }
-    Push(cand);
   };
   for (size_t i = 0; i < p.popular; ++i) add(i, nullptr);
   if (p.items.size() == p.popular) return;
@@ -185,6 +240,7 @@ void ModelRecommender::AddPool(CategoryId c, double weight, Reason reason) {
 
 void ModelRecommender::Recommend(const UserState& user, const Event& trigger, std::vector<Recommendation>& out) {
   out.clear();
+  MarkPurchases(user);
   SelectCategories(user, trigger);
   GatherItems(user, trigger);
   Score(user, trigger);
@@ -195,8 +251,9 @@ bool ModelRecommender::Learn(const UserState& user, const Event& next) {
   const UserEvent* last = user.last();
   if (last == nullptr || !items_.HasItem(next.item)) return false;
   const Event trigger{last->item, last->category, last->type, last->ts_ms};
+  MarkPurchases(user);
   // An item the list could not have held teaches the ranking nothing.
-  if (Hidden(user, trigger, next.item)) return false;
+  if (Hidden(trigger, next.item)) return false;
   // Most events choose an item the previous list could not have held; a
   // cheap, exact test (every source of candidates checked, without scoring)
   // spares them the whole gather-and-score.
@@ -218,14 +275,16 @@ bool ModelRecommender::Learn(const UserState& user, const Event& next) {
   return true;
 }
 
-bool ModelRecommender::Hidden(const UserState& user, const Event& trigger, ItemId item) const {
-  if (!Excluded(items_, user, trigger, item)) return false;
+bool ModelRecommender::Hidden(const Event& trigger, ItemId item) const {
+  // Excluded(), with the purchases marked by MarkPurchases.
+  const bool excluded = item == trigger.item || !items_.HasItem(item) || !items_.item(item).active || Purchased(item);
+  if (!excluded) return false;
   // The carted (or faved) trigger itself is the one exception to "never the
   // trigger", since buying it is the likeliest next step (the in-cart source
   // always offers it: it is the user's newest event).
   const bool carted_trigger = opt_.in_cart_candidates > 0 && item == trigger.item &&
                               (trigger.type == EventType::kCart || trigger.type == EventType::kFav) &&
-                              items_.HasItem(item) && items_.item(item).active && !user.HasPurchased(item);
+                              items_.HasItem(item) && items_.item(item).active && !Purchased(item);
   return !carted_trigger;
 }
 
@@ -291,22 +350,14 @@ void ModelRecommender::SelectCategories(const UserState& user, const Event& trig
   }
 }
 
-void ModelRecommender::Push(const Candidate& cand) {
-  if (cand.item >= slots_.size()) slots_.resize(std::max<size_t>(cand.item + 1, slots_.size() * 2));
-  Slot& slot = slots_[cand.item];
-  if (slot.stamp != stamp_) {
-    slot = {stamp_, static_cast<uint32_t>(cands_.size())};
-    cands_.push_back(cand);
-    return;
-  }
-  // A duplicate: parts add up, features take the strongest evidence.
-  Candidate& into = cands_[slot.index];
-  for (int i = 0; i < kReasonCount; ++i) into.parts[i] += cand.parts[i];
-  for (size_t i = 0; i < kFeatureCount; ++i) into.f[i] = std::max(into.f[i], cand.f[i]);
-  if (cand.has_dot) {
-    into.dot = cand.dot;
-    into.has_dot = true;
-  }
+ModelRecommender::Candidate& ModelRecommender::Offer(ItemId item) {
+  if (item >= slots_.size()) slots_.resize(std::max<size_t>(item + 1, slots_.size() * 2));
+  Slot& slot = slots_[item];
+  if (slot.stamp == stamp_) return cands_[slot.index];
+  slot = {stamp_, static_cast<uint32_t>(cands_.size())};
+  Candidate& c = cands_.emplace_back();
+  c.item = item;
+  return c;
 }
 
 void ModelRecommender::GatherItems(const UserState& user, const Event& trigger) {
@@ -323,18 +374,17 @@ void ModelRecommender::GatherItems(const UserState& user, const Event& trigger) 
   //    items cost MovieLens 0.010, 0.004, 0.002 HR@20: their whole lists
   //    carry the summed evidence.)
   ForRecentNeighbours(items_, user, 3, [&](int rank, const TopList<ItemId>::Entry& e, double top) {
-    Candidate cand{e.key, {}, {}, 0};
+    Candidate& cand = Offer(e.key);
     const double rel = e.log_weight - top - (rank > 1 ? std::log(2.0) : 0.0);
-    cand.parts[static_cast<int>(Reason::kBoughtTogether)] =
+    cand.parts[static_cast<int>(Reason::kBoughtTogether)] +=
         static_cast<float>(std::ldexp(opt_.cooccurrence_weight, -rank) * std::sqrt(std::exp(e.log_weight - top)));
     if (rank == 0) {
-      Set(cand.f, Feature::kCoocTrigger, 1);
-      Set(cand.f, Feature::kCoocTriggerLog, LogScale(rel));
+      SetMax(cand.f, Feature::kCoocTrigger, 1);
+      SetMax(cand.f, Feature::kCoocTriggerLog, LogScale(rel));
     } else {
-      Set(cand.f, Feature::kCoocRecent, 1);
-      Set(cand.f, Feature::kCoocRecentLog, LogScale(rel));
+      SetMax(cand.f, Feature::kCoocRecent, 1);
+      SetMax(cand.f, Feature::kCoocRecentLog, LogScale(rel));
     }
-    Push(cand);
   });
 
   // 2. The user's own recent items (not the trigger): people return to what
@@ -347,11 +397,10 @@ void ModelRecommender::GatherItems(const UserState& user, const Event& trigger) 
       bool repeat = false;
       for (auto j = user.recent.rbegin(); j != it && !repeat; ++j) repeat = j->item == it->item;
       if (repeat) continue;
-      Candidate cand{it->item, {}, {}, 0};
-      cand.parts[static_cast<int>(Reason::kRecentlyViewed)] = 0.5f * recency;
-      Set(cand.f, Feature::kHistory, 1);
-      Set(cand.f, Feature::kHistoryRecency, recency);
-      Push(cand);
+      Candidate& cand = Offer(it->item);
+      cand.parts[static_cast<int>(Reason::kRecentlyViewed)] += 0.5f * recency;
+      SetMax(cand.f, Feature::kHistory, 1);
+      SetMax(cand.f, Feature::kHistoryRecency, recency);
       recency *= 0.8f;
       ++used;
     }
@@ -366,17 +415,16 @@ void ModelRecommender::GatherItems(const UserState& user, const Event& trigger) 
     for (auto it = user.recent.rbegin(); it != user.recent.rend() && used < opt_.in_cart_candidates;
          ++it, recency *= 0.8f) {
       if ((it->type != EventType::kCart && it->type != EventType::kFav) || !items_.HasItem(it->item) ||
-          user.HasPurchased(it->item))
+          Purchased(it->item))
         continue;
       bool repeat = false;
       for (auto j = user.recent.rbegin(); j != it && !repeat; ++j)
         repeat = j->item == it->item && (j->type == EventType::kCart || j->type == EventType::kFav);
       if (repeat) continue;
-      Candidate cand{it->item, {}, {}, 0};
-      cand.parts[static_cast<int>(Reason::kInCart)] = recency;
-      Set(cand.f, Feature::kInCart, 1);
-      Set(cand.f, Feature::kInCartRecency, recency);
-      Push(cand);
+      Candidate& cand = Offer(it->item);
+      cand.parts[static_cast<int>(Reason::kInCart)] += recency;
+      SetMax(cand.f, Feature::kInCart, 1);
+      SetMax(cand.f, Feature::kInCartRecency, recency);
       ++used;
     }
   }
@@ -397,14 +445,28 @@ void ModelRecommender::GatherItems(const UserState& user, const Event& trigger) 
   // 4. The trigger's own category and the catalog's most popular items, so
   //    that no list is ever short.
   AddPool(trigger.category, opt_.same_category_weight, Reason::kSimilar);
-  items_.global_top().Top(opt_.k * 2, item_scratch_);
+  {
+    const auto& global = items_.global_top().entries();
+    if (global_order_.size() != global.size()) {
+      global_order_.resize(global.size());
+      for (size_t i = 0; i < global.size(); ++i) global_order_[i] = static_cast<uint32_t>(i);
+    }
+    auto heavier = [&](uint32_t a, uint32_t b) {
+      const auto& x = global[a];
+      const auto& y = global[b];
+      return x.log_weight != y.log_weight ? x.log_weight > y.log_weight : x.key < y.key;
+    };
+    for (size_t i = 1; i < global_order_.size(); ++i)
+      for (size_t j = i; j > 0 && heavier(global_order_[j], global_order_[j - 1]); --j)
+        std::swap(global_order_[j], global_order_[j - 1]);
+    item_scratch_.clear();
+    for (size_t i = 0; i < global_order_.size() && i < opt_.k * 2; ++i) item_scratch_.push_back(global[global_order_[i]]);
+  }
   if (!item_scratch_.empty()) {
     const double top = item_scratch_.front().log_weight;
     for (const auto& e : item_scratch_) {
-      Candidate cand{e.key, {}, {}, 0};
-      cand.parts[static_cast<int>(Reason::kPopular)] =
+      Offer(e.key).parts[static_cast<int>(Reason::kPopular)] +=
           static_cast<float>(opt_.popular_weight * std::exp(e.log_weight - top));
-      Push(cand);
     }
   }
 }
@@ -440,10 +502,10 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
     const ItemRow& row = items_.item(c.item);
     const CategoryId cat = row.category;
     const CategoryInfo info = category_info(cat);
-    c.excluded = Hidden(user, trigger, c.item);
+    c.excluded = Hidden(trigger, c.item);
     Set(c.f, Feature::kComplement, cat < comp_of_.size() ? comp_of_[cat] : 0.0f);
     Set(c.f, Feature::kComplementLift, cat < lift_of_.size() ? lift_of_[cat] : 0.0f);
-    // The evidence of all three items at once (Push sums this part), not
+    // The evidence of all three items at once (Offer sums this part), not
     // only the strongest: the baseline's sum over the last 3 items.
     Set(c.f, Feature::kCoocSum,
         opt_.cooccurrence_weight > 0
@@ -480,8 +542,11 @@ void ModelRecommender::Select(const UserState& user, const Event& trigger, std::
       ranked_.push_back({cands_[i].total, cands_[i].item, static_cast<uint32_t>(i)});
   const size_t n = ranked_.size();
   const size_t m = std::min(n, 3 * k);
-  std::partial_sort(ranked_.begin(), ranked_.begin() + static_cast<std::ptrdiff_t>(m), ranked_.end(), by_total);
   if (m == 0) return;
+  // The best m, then those in order: linear selection and a sort of m,
+  // where a partial sort kept a heap of m over all n.
+  if (m < n) std::nth_element(ranked_.begin(), ranked_.begin() + static_cast<std::ptrdiff_t>(m - 1), ranked_.end(), by_total);
+  std::sort(ranked_.begin(), ranked_.begin() + static_cast<std::ptrdiff_t>(m), by_total);
 
   const auto dim = static_cast<Eigen::Index>(emb_.dim());
   // MMR needs the shortlist's vectors; mmr_lambda = 1 (relevance only)

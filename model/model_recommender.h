@@ -85,8 +85,10 @@ class ModelRecommender final : public Recommender {
     bool has_dot = false;
     bool excluded = false;  // Score: Excluded(...) for this call's user and trigger
   };
-  // Appends cand, or merges it into the candidate of the same item.
-  void Push(const Candidate& cand);
+  // The candidate of item in this call, appended (zeroed) when new. Sources
+  // add their parts and raise features (the strongest evidence wins); the
+  // reference holds until the next Offer.
+  Candidate& Offer(ItemId item);
   // Adds the complement scores of from's successors, times weight, to
   // cat_scores_; record_lift: also their log lift into lift_of_.
   void AddComplementScores(CategoryId from, double weight, int64_t ts, bool record_lift);
@@ -101,7 +103,8 @@ class ModelRecommender final : public Recommender {
   void RecordLift(CategoryId c, double log_lift);
   // Excluded(), except for the trigger itself when the user carted or faved
   // it (in_cart_candidates): what this scorer may not list.
-  bool Hidden(const UserState& user, const Event& trigger, ItemId item) const;
+  // REQUIRES: MarkPurchases(user) for this call's user.
+  bool Hidden(const Event& trigger, ItemId item) const;
   void AddPool(CategoryId c, double weight, Reason reason);
   // Category c's pool as AddPool draws on it: its pool_n heaviest items,
   // the items_per_category most popular of them first (in no particular
@@ -146,8 +149,37 @@ class ModelRecommender final : public Recommender {
   };
   std::vector<Slot> slots_;  // by item id
   uint32_t stamp_ = 0;
-  TopList<CategoryId> cat_scores_;
+  // Complement scores of this call by category: a dense accumulator (a
+  // stamp per category id and the ids touched) where a TopList's linear
+  // search per Add cost a scan of up to every category for each of the
+  // ~250 successors a call visits. Same sums, in the same order.
+  class CategoryScores {
+   public:
+    void clear();
+    void Add(CategoryId c, double log_increment);
+    void Remove(CategoryId c);
+    // The n heaviest, heaviest first, ties on the smaller id (TopList::Top).
+    void Top(size_t n, std::vector<TopList<CategoryId>::Entry>& out) const;
+
+   private:
+    std::vector<double> weight_;
+    std::vector<uint32_t> stamp_;
+    uint32_t now_ = 0;
+    std::vector<CategoryId> keys_;
+  };
+  CategoryScores cat_scores_;
   std::vector<TopList<CategoryId>::Entry> cat_scratch_, comp_scratch_;
+  // GatherItems: the order of items_.global_top()'s entries at the previous
+  // call (indices into its entries). The list's weights change a little per
+  // event, so an insertion sort from the previous order is close to linear,
+  // where sorting the whole list afresh per call was 5 % of the event path.
+  std::vector<uint32_t> global_order_;
+  // Per call: a stamp by item id for the user's purchases (Hidden's test,
+  // once per candidate, was a scan of up to purchases_kept items each).
+  std::vector<uint32_t> purchased_;
+  uint32_t purchased_stamp_ = 0;
+  void MarkPurchases(const UserState& user);
+  bool Purchased(ItemId item) const { return item < purchased_.size() && purchased_[item] == purchased_stamp_; }
   std::vector<TopList<ItemId>::Entry> item_scratch_;
   std::vector<std::pair<CategoryId, uint32_t>> quota_;
   std::vector<float> unit_;       // normalised input vectors of the selected items
