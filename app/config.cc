@@ -239,6 +239,8 @@ Registry Build(Config& c) {
   k["recommend.embedding_weight"] = Real(&rc.embedding_weight, 0, 1e6);
   k["recommend.ranker_learning_rate"] = Real(&rc.ranker_learning_rate, 0, 10);
   k["recommend.ranker_cross_category_weight"] = Real(&rc.ranker_cross_category_weight, 0, 1000);
+  k["recommend.ranker_full_updates"] = Int(&rc.ranker_full_updates, 0, kMaxI);
+  k["recommend.ranker_sample_every"] = Int(&rc.ranker_sample_every, 1, 1'000'000);
   k["recommend.complement_embedding_share"] = Real(&rc.complement_embedding_share, 0, 1);
   k["recommend.mmr_lambda"] = Real(&rc.mmr_lambda, 0, 1);
   k["recommend.complement_lift"] = Bool(&rc.complement_lift);

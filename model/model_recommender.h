@@ -84,11 +84,13 @@ class ModelRecommender final : public Recommender {
     float dot = 0;
     bool has_dot = false;
     bool excluded = false;  // Score: Excluded(...) for this call's user and trigger
+    CategoryId category = kNoId;  // Score: the item's category (Select reads it again)
   };
   // The candidate of item in this call, appended (zeroed) when new. Sources
   // add their parts and raise features (the strongest evidence wins); the
   // reference holds until the next Offer.
   Candidate& Offer(ItemId item);
+  bool Offered(ItemId item) const { return item < slots_.size() && slots_[item].stamp == stamp_; }
   // Adds the complement scores of from's successors, times weight, to
   // cat_scores_; record_lift: also their log lift into lift_of_.
   void AddComplementScores(CategoryId from, double weight, int64_t ts, bool record_lift);

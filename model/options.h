@@ -145,6 +145,15 @@ struct RecommendOptions {
   // How much more a choice outside the trigger's category counts in that
   // learning than one inside it. Default: 3.0.
   double ranker_cross_category_weight = 3.0;
+  // The blend learns from every event whose item the previous list could
+  // have held until it has taken ranker_full_updates steps, then from those
+  // of one event in ranker_sample_every (the events learned by the model,
+  // counted: the same events on a restart). Its 18 weights settle within
+  // the first steps, and each step gathers and scores the previous list's
+  // candidates again, a third of the event's cost when every event learns.
+  // Defaults: 20000, 4.
+  size_t ranker_full_updates = 20'000;
+  size_t ranker_sample_every = 4;
   // Complement score of a category pair: this share from the embedding
   // (category -> category affinity), the rest from transition counts.
   // Default: 0.3.

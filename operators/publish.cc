@@ -22,11 +22,13 @@ std::string_view ListSerializer::Serialize(std::string_view user_id, int64_t gen
   w.EndObject();
   w.Key("items").BeginArray();
   for (const auto& r : list) {
+    // K items a list: the keys and the reason (fixed names) are appended
+    // without the escaping scan.
     w.BeginObject();
-    w.Key("item_id").String(items_.Name(r.item));
-    w.Key("category_id").String(categories_.Name(r.category));
-    w.Key("score").Number(r.score, 4);
-    w.Key("reason").String(model::ReasonName(r.reason));
+    w.PlainKey("item_id").String(items_.Name(r.item));
+    w.PlainKey("category_id").String(categories_.Name(r.category));
+    w.PlainKey("score").Number(r.score, 4);
+    w.PlainKey("reason").PlainString(model::ReasonName(r.reason));
     w.EndObject();
   }
   w.EndArray();

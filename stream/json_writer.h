@@ -25,7 +25,26 @@ class JsonWriter {
     after_key_ = true;
     return *this;
   }
+  // A key that needs no escaping (a literal of the caller's): appended as
+  // is, without AppendString's scan. REQUIRES: k has no '"', '\\', control
+  // or non-ASCII byte.
+  JsonWriter& PlainKey(std::string_view k) {
+    Sep();
+    out_.push_back('"');
+    out_.append(k);
+    out_.append("\":", 2);
+    after_key_ = true;
+    return *this;
+  }
   JsonWriter& String(std::string_view v) { Sep(); AppendString(out_, v); return *this; }
+  // A string value that needs no escaping (a fixed name); REQUIRES as PlainKey.
+  JsonWriter& PlainString(std::string_view v) {
+    Sep();
+    out_.push_back('"');
+    out_.append(v);
+    out_.push_back('"');
+    return *this;
+  }
   JsonWriter& Int(int64_t v) {
     Sep();
     char buf[24];

@@ -138,6 +138,8 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["recommend.embedding_weight"] = N([](const Config& c) { return c.pipeline.recommend.embedding_weight; });
   f["recommend.ranker_learning_rate"] = N([](const Config& c) { return c.pipeline.recommend.ranker_learning_rate; });
   f["recommend.ranker_cross_category_weight"] = N([](const Config& c) { return c.pipeline.recommend.ranker_cross_category_weight; });
+  f["recommend.ranker_full_updates"] = N([](const Config& c) { return static_cast<double>(c.pipeline.recommend.ranker_full_updates); });
+  f["recommend.ranker_sample_every"] = N([](const Config& c) { return static_cast<double>(c.pipeline.recommend.ranker_sample_every); });
   f["recommend.complement_embedding_share"] =
       N([](const Config& c) { return c.pipeline.recommend.complement_embedding_share; });
   f["recommend.mmr_lambda"] = N([](const Config& c) { return c.pipeline.recommend.mmr_lambda; });
