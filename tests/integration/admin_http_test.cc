@@ -619,18 +619,62 @@ TEST_F(AdminHttpTest, MetricsIncludeProcessBuildAndRocksDbFamiliesAndPassPromtoo
                            "recstream_state_write_stopped", "recstream_state_delayed_write_rate_bytes"})
     EXPECT_EQ(m.count(name), 1u) << name;
   StopProcessor();
-  // Every family the alert rules use is on the page (a rename breaks this,
-  // not silently the alerts).
-  std::ifstream rules(std::string(RECSTREAM_SOURCE_DIR) + "/configs/prometheus/alerts.yml");
-  const std::string rules_text((std::istreambuf_iterator<char>(rules)), std::istreambuf_iterator<char>());
-  ASSERT_FALSE(rules_text.empty());
-  static const std::regex family("recstream_[a-z_]+");
-  size_t used = 0;
-  for (std::sregex_iterator it(rules_text.begin(), rules_text.end(), family), end; it != end; ++it, ++used)
-    EXPECT_NE(text.find("# TYPE " + std::regex_replace(it->str(), std::regex("_bucket$"), "") + " "),
-              std::string::npos)
-        << it->str() << " is in alerts.yml but not on /metrics";
-  EXPECT_GE(used, 8u);
+  // Every family the alert rules and the Grafana dashboard use is on the
+  // page (a rename breaks this, not silently the alerts or a panel).
+  auto read = [](const std::string& rel) {
+    std::ifstream in(std::string(RECSTREAM_SOURCE_DIR) + "/" + rel);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  auto exported = [&](const std::string& name) {
+    if (text.find("# TYPE " + name + " ") != std::string::npos) return true;
+    static const std::regex suffix("_(bucket|sum|count)$");
+    const std::string family = std::regex_replace(name, suffix, "");
+    return family != name && text.find("# TYPE " + family + " histogram") != std::string::npos;
+  };
+  static const std::regex family("\\b(recstream|process)_[a-z0-9_]+");
+  for (const auto& [file, at_least] : {std::pair<std::string, size_t>{"configs/prometheus/alerts.yml", 8},
+                                       {"configs/grafana/dashboards/recstream.json", 25}}) {
+    const std::string body = read(file);
+    ASSERT_FALSE(body.empty()) << file;
+    std::set<std::string> used;
+    for (std::sregex_iterator it(body.begin(), body.end(), family), end; it != end; ++it) used.insert(it->str());
+    for (const auto& name : used) EXPECT_TRUE(exported(name)) << name << " is in " << file << " but not on /metrics";
+    EXPECT_GE(used.size(), at_least) << file;
+  }
+  // The dashboard is one Grafana JSON model: every panel but a row queries
+  // something, panel ids are unique, and each sits in the 24-column grid.
+  {
+    simdjson::dom::parser parser;
+    simdjson::dom::element dash;
+    ASSERT_EQ(parser.parse(read("configs/grafana/dashboards/recstream.json")).get(dash), simdjson::SUCCESS);
+    std::string_view uid;
+    EXPECT_EQ(dash["uid"].get(uid), simdjson::SUCCESS);
+    simdjson::dom::array panels;
+    ASSERT_EQ(dash["panels"].get(panels), simdjson::SUCCESS);
+    std::set<int64_t> ids;
+    size_t queried = 0;
+    for (simdjson::dom::element panel : panels) {
+      int64_t id = 0, x = 0, w = 0;
+      std::string_view type;
+      ASSERT_EQ(panel["id"].get(id), simdjson::SUCCESS);
+      EXPECT_TRUE(ids.insert(id).second) << "panel id " << id << " twice";
+      ASSERT_EQ(panel["type"].get(type), simdjson::SUCCESS);
+      ASSERT_EQ(panel["gridPos"]["x"].get(x), simdjson::SUCCESS);
+      ASSERT_EQ(panel["gridPos"]["w"].get(w), simdjson::SUCCESS);
+      EXPECT_LE(x + w, 24) << "panel " << id;
+      if (type == "row") continue;
+      simdjson::dom::array targets;
+      ASSERT_EQ(panel["targets"].get(targets), simdjson::SUCCESS) << "panel " << id;
+      EXPECT_GT(targets.size(), 0u) << "panel " << id;
+      for (simdjson::dom::element t : targets) {
+        std::string_view expr;
+        ASSERT_EQ(t["expr"].get(expr), simdjson::SUCCESS) << "panel " << id;
+        EXPECT_NE(expr.find("job=\"recstream\""), std::string_view::npos) << "panel " << id << ": " << expr;
+        ++queried;
+      }
+    }
+    EXPECT_GE(queried, 25u);
+  }
 
   const std::string promtool = Promtool();
   if (promtool.empty()) GTEST_SKIP() << "promtool not found (Debian package prometheus)";
@@ -639,6 +683,10 @@ TEST_F(AdminHttpTest, MetricsIncludeProcessBuildAndRocksDbFamiliesAndPassPromtoo
   std::ofstream(page) << text;
   const auto r = testing::RunProcess({promtool, "check", "metrics"}, 30s, page.string());
   EXPECT_EQ(r.exit_code, 0) << "promtool check metrics: " << r.out;
+  // The compose deployment's Prometheus configuration (it loads alerts.yml).
+  const auto c = testing::RunProcess(
+      {promtool, "check", "config", std::string(RECSTREAM_SOURCE_DIR) + "/configs/prometheus/prometheus.yml"}, 30s);
+  EXPECT_EQ(c.exit_code, 0) << "promtool check config: " << c.out;
   // And the check can fail: a counter without _total is a lint problem.
   const fs::path bad = dir_ / "bad.txt";
   std::ofstream(bad) << "# HELP x_requests A counter.\n# TYPE x_requests counter\nx_requests 1\n";
