@@ -19,6 +19,7 @@ PACKAGES=(
   clang libclang-rt-14-dev          # libFuzzer target (tests/fuzz, CI only)
   python3-confluent-kafka           # examples/ (Python producer and consumer) and their test
   python3-jsonschema                # the test that validates messages against configs/schemas/
+  python3-yaml                      # the Helm chart's test reads the rendered manifests
   gnuplot-nox                       # the plots of `recstream eval --report`
   chromium                          # the report test opens the page headless
   prometheus                        # promtool: checks /metrics and the alert rules in tests
