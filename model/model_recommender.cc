@@ -255,9 +255,9 @@ bool ModelRecommender::Learn(const UserState& user, const Event& next) {
   const UserEvent* last = user.last();
   if (last == nullptr || !items_.HasItem(next.item)) return false;
   // Past its first steps the blend learns from a deterministic sample of the
-  // events (the model's event count: the same on a restart).
-  // Lists shown after a purchase are rare and are where the complement
-  // weights are learned: those always teach.
+  // events (the model's event count: the same on a restart). Lists shown
+  // after a purchase are rare and are where the complement weights are
+  // learned: those always teach.
   if (ranker_.updates() >= opt_.ranker_full_updates && opt_.ranker_sample_every > 1 &&
       last->type != EventType::kPurchase && items_.version() % opt_.ranker_sample_every != 0)
     return false;
@@ -300,6 +300,7 @@ bool ModelRecommender::Hidden(const Event& trigger, ItemId item) const {
 }
 
 bool ModelRecommender::IsCandidate(const UserState& user, const Event& trigger, ItemId item) {
+  MarkPurchases(user);
   SelectCategories(user, trigger);
   GatherItems(user, trigger);
   for (const Candidate& c : cands_)
@@ -518,8 +519,7 @@ void ModelRecommender::Score(const UserState& user, const Event& trigger) {
     cat_info_touched_.push_back(cat);
     return info;
   };
-  for (size_t i = 0; i < cands_.size(); ++i) {
-    Candidate& c = cands_[i];
+  for (Candidate& c : cands_) {
     const ItemRow& row = items_.item(c.item);
     const CategoryId cat = row.category;
     c.category = cat;
