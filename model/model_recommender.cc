@@ -52,20 +52,12 @@ ModelRecommender::ModelRecommender(const ItemModel& items, const EmbeddingModel&
 
 void ModelRecommender::CategoryScores::clear() {
   keys_.clear();
-  if (++now_ == 0) {  // wrapped: forget every stamp
-    std::fill(stamp_.begin(), stamp_.end(), 0u);
-    now_ = 1;
-  }
+  seen_.Clear();
 }
 
 void ModelRecommender::CategoryScores::Add(CategoryId c, double log_increment) {
-  if (c >= stamp_.size()) {
-    const size_t n = std::max<size_t>(c + 1, stamp_.size() * 2);
-    stamp_.resize(n, 0);
-    weight_.resize(n, kLogZero);
-  }
-  if (stamp_[c] != now_) {
-    stamp_[c] = now_;
+  if (seen_.Insert(c)) {
+    if (c >= weight_.size()) weight_.resize(seen_.capacity(), kLogZero);
     weight_[c] = log_increment;
     keys_.push_back(c);
   } else {
@@ -74,8 +66,8 @@ void ModelRecommender::CategoryScores::Add(CategoryId c, double log_increment) {
 }
 
 void ModelRecommender::CategoryScores::Remove(CategoryId c) {
-  if (c >= stamp_.size() || stamp_[c] != now_) return;
-  stamp_[c] = 0;
+  if (!seen_.Contains(c)) return;
+  seen_.Erase(c);
   keys_.erase(std::find(keys_.begin(), keys_.end(), c));
 }
 
@@ -91,14 +83,8 @@ void ModelRecommender::CategoryScores::Top(size_t n, std::vector<TopList<Categor
 }
 
 void ModelRecommender::MarkPurchases(const UserState& user) {
-  if (++purchased_stamp_ == 0) {
-    std::fill(purchased_.begin(), purchased_.end(), 0u);
-    purchased_stamp_ = 1;
-  }
-  for (ItemId item : user.purchases) {
-    if (item >= purchased_.size()) purchased_.resize(std::max<size_t>(item + 1, purchased_.size() * 2), 0);
-    purchased_[item] = purchased_stamp_;
-  }
+  purchased_.Clear();
+  for (ItemId item : user.purchases) purchased_.Insert(item);
 }
 
 void ModelRecommender::AddComplementScores(CategoryId from, double weight, int64_t ts, bool record_lift) {

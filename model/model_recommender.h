@@ -36,6 +36,8 @@
 // call once warm.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "model/embedding.h"
@@ -46,6 +48,35 @@
 #include "model/user_encoder.h"
 
 namespace recstream::model {
+
+// A set of ids that empties in O(1): each id carries the round it was last
+// inserted in, and Clear starts a new round (all stamps are reset only when
+// the round counter wraps). Grows to the largest id inserted.
+class IdRound {
+ public:
+  void Clear() {
+    if (++now_ == 0) {
+      std::fill(stamp_.begin(), stamp_.end(), 0u);
+      now_ = 1;
+    }
+  }
+  // True when id was not yet in this round (it is now).
+  bool Insert(uint32_t id) {
+    if (id >= stamp_.size()) stamp_.resize(std::max<size_t>(id + 1, stamp_.size() * 2), 0);
+    if (stamp_[id] == now_) return false;
+    stamp_[id] = now_;
+    return true;
+  }
+  void Erase(uint32_t id) {
+    if (Contains(id)) stamp_[id] = 0;
+  }
+  bool Contains(uint32_t id) const { return id < stamp_.size() && stamp_[id] == now_; }
+  size_t capacity() const { return stamp_.size(); }
+
+ private:
+  std::vector<uint32_t> stamp_;
+  uint32_t now_ = 1;
+};
 
 class ModelRecommender final : public Recommender {
  public:
@@ -164,9 +195,8 @@ class ModelRecommender final : public Recommender {
     void Top(size_t n, std::vector<TopList<CategoryId>::Entry>& out) const;
 
    private:
-    std::vector<double> weight_;
-    std::vector<uint32_t> stamp_;
-    uint32_t now_ = 0;
+    IdRound seen_;                 // the categories added this call
+    std::vector<double> weight_;   // by category id, valid where seen_
     std::vector<CategoryId> keys_;
   };
   CategoryScores cat_scores_;
@@ -178,10 +208,9 @@ class ModelRecommender final : public Recommender {
   std::vector<uint32_t> global_order_;
   // Per call: a stamp by item id for the user's purchases (Hidden's test,
   // once per candidate, was a scan of up to purchases_kept items each).
-  std::vector<uint32_t> purchased_;
-  uint32_t purchased_stamp_ = 0;
+  IdRound purchased_;
   void MarkPurchases(const UserState& user);
-  bool Purchased(ItemId item) const { return item < purchased_.size() && purchased_[item] == purchased_stamp_; }
+  bool Purchased(ItemId item) const { return purchased_.Contains(item); }
   std::vector<TopList<ItemId>::Entry> item_scratch_;
   std::vector<std::pair<CategoryId, uint32_t>> quota_;
   std::vector<float> unit_;       // normalised input vectors of the selected items

@@ -47,21 +47,35 @@ __attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { 
 namespace recstream {
 namespace {
 
+// An in-memory pipeline with the model scorer over a generated shop of
+// users, items and categories, fed `events` events in batches of `batch`.
+struct WarmShop {
+  WarmShop(int users, int items, int categories) : gen([&] {
+    app::GeneratorOptions g;
+    g.users = users;
+    g.items = items;
+    g.categories = categories;
+    return g;
+  }()) {
+    opt.recommend.use_model = true;
+    p = testing::MemoryPipeline(opt);
+  }
+  bool Feed(int events, int batch) { return p != nullptr && testing::FeedShop(*p, gen, events, batch, sink); }
+
+  app::Generator gen;
+  operators::PipelineOptions opt;
+  std::unique_ptr<operators::Pipeline> p;
+  testing::CountingSink sink;
+};
+
 TEST(ModelScorerAllocations, NoneOnceWarm) {
 #if !defined(RECSTREAM_COUNT_ALLOCATIONS)
   GTEST_SKIP() << "allocation counting replaces operator new, which AddressSanitizer owns in this build";
 #endif
-  app::GeneratorOptions g;
-  g.users = 300;
-  g.items = 3000;
-  g.categories = 20;
-  app::Generator gen(g);
-  operators::PipelineOptions opt;
-  opt.recommend.use_model = true;
-  std::unique_ptr<operators::Pipeline> p;
-  ASSERT_TRUE(operators::Pipeline::Create(opt, nullptr, &p).ok());
-  testing::CountingSink sink;
-  ASSERT_TRUE(testing::FeedShop(*p, gen, 8000, 1000, sink));
+  WarmShop shop(300, 3000, 20);
+  ASSERT_TRUE(shop.Feed(8000, 1000));
+  const auto& opt = shop.opt;
+  auto& p = shop.p;
   // The users' states and what each did last, as the scorer sees them.
   std::vector<model::UserState> users;
   for (int u = 0; u < 300; ++u) {
@@ -107,17 +121,11 @@ TEST(EventPathAllocations, NoneForKnownUsersOnceWarm) {
 #if !defined(RECSTREAM_COUNT_ALLOCATIONS)
   GTEST_SKIP() << "allocation counting replaces operator new, which AddressSanitizer owns in this build";
 #endif
-  app::GeneratorOptions g;
-  g.users = 200;
-  g.items = 500;
-  g.categories = 10;
-  app::Generator gen(g);
-  operators::PipelineOptions opt;
-  opt.recommend.use_model = true;
-  std::unique_ptr<operators::Pipeline> p = testing::MemoryPipeline(opt);
-  ASSERT_NE(p, nullptr);
-  testing::CountingSink sink;
-  ASSERT_TRUE(testing::FeedShop(*p, gen, 100000, 500, sink));
+  WarmShop shop(200, 500, 10);
+  ASSERT_TRUE(shop.Feed(100000, 500));
+  auto& p = shop.p;
+  auto& gen = shop.gen;
+  auto& sink = shop.sink;
   // The next events, prepared before counting, and only those of known ids.
   std::vector<std::string> keys, values;
   while (keys.size() < 2000) {
