@@ -150,6 +150,13 @@ Registry Build(Config& c) {
   k["state.memtable_budget_mb"] = Mebibytes(&c.state.memtable_budget_bytes, 1, 1 << 20);
   k["state.wal_budget_mb"] = Mebibytes(&c.state.wal_budget_bytes, 1, 1 << 20);
   k["state.user_cache_entries"] = Int(&p.user_cache_entries, 1, kMaxI);
+  k["state.user_key_secret_file"] = String(&c.state.user_key_secret_file);
+  k["state.erasure_interval_s"] = [&p](const toml::node& n, const std::string& key) {
+    if (!n.is_integer() || *n.value<int64_t>() < 0 || *n.value<int64_t>() > 86'400)
+      return Bad(key, "expected an integer between 0 and 86400 (seconds)");
+    p.erasure_interval_ms = *n.value<int64_t>() * 1000;
+    return Status::OK();
+  };
   k["processing.batch_max_events"] = Int(&c.task.max_batch, 1, 1'000'000);
   k["processing.poll_timeout_ms"] = Millis(&c.task.poll_timeout, 1, 60'000);
   k["processing.delivery_timeout_ms"] = Millis(&c.task.delivery_timeout, 100, 3'600'000);

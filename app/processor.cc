@@ -409,19 +409,32 @@ bool Processor::Ready() {
 
 bool Processor::LoadUser(std::string_view user, model::UserState& state, bool* corrupt) {
   *corrupt = false;
-  // The cache first: it holds users changed since the last checkpoint.
-  if (const model::UserState* cached = pipeline_->users().Peek(user)) {
-    state = *cached;
-    return !state.empty();
+  // A user's state is kept under the partition of their events: look in
+  // each events partition this instance owns (the admin thread holds the
+  // loop between rounds, so the assignment does not change meanwhile).
+  std::vector<int32_t> partitions;
+  if (source_) {
+    for (const auto& t : source_->Assignment())
+      if (t.topic == config_.pipeline.topics.events) partitions.push_back(t.partition);
   }
-  std::string row;
-  auto s = db_->Get(state::Cf::kUsers, rocksdb::Slice(user.data(), user.size()), &row);
-  if (s.IsNotFound()) return false;
-  if (!s.ok() || !state::DecodeUser(row, state)) {
-    *corrupt = true;
-    return false;
+  std::string key, row;
+  for (int32_t p : partitions) {
+    // The cache first: it holds users changed since the last checkpoint.
+    if (const model::UserState* cached = pipeline_->users().Peek(p, user)) {
+      if (cached->empty()) continue;
+      state = *cached;
+      return true;
+    }
+    db_->user_keys().Key(p, user, &key);
+    auto s = db_->Get(state::Cf::kUsers, key, &row);
+    if (s.IsNotFound()) continue;
+    if (!s.ok() || !state::DecodeUser(row, state)) {
+      *corrupt = true;
+      return false;
+    }
+    if (!state.empty()) return true;
   }
-  return !state.empty();
+  return false;
 }
 
 AdminBackend::Lookup Processor::UserRecommendations(std::string_view user, std::string& json) {
@@ -515,6 +528,13 @@ void Processor::WriteMetrics(std::string& out) {
   counter("recstream_events_applied_total", "Events applied to user state and the model.", m.events_applied.load());
   counter("recstream_lists_published_total", "Recommendation lists produced.", m.lists_published.load());
   counter("recstream_tombstones_total", "forget_user tombstones produced.", m.tombstones.load());
+  if (const state::Eraser* e = pipeline_->eraser()) {
+    counter("recstream_erasures_total",
+            "forget_user erasures done on disk: the user's older rows flushed and compacted away.", e->erased());
+    gauge("recstream_erasures_pending", "forget_user erasures waiting for the next erasure compaction.",
+          static_cast<double>(e->pending()));
+    counter("recstream_erasure_errors_total", "Erasure compactions RocksDB refused (retried).", e->errors());
+  }
   counter("recstream_catalog_updates_total", "Catalog messages applied.", m.catalog_updates.load());
   counter("recstream_batches_total", "Batches checkpointed (state and offsets in one RocksDB write).",
           m.batches.load());

@@ -142,7 +142,7 @@ const Warm& WarmModel() {
       const model::CategoryId cat = w->p->category_ids().Find(pe.category_id);
       if (item == model::kNoId || cat == model::kNoId) continue;
       model::UserState* u = nullptr;
-      if (!w->p->users().Get(pe.user_id, &u).ok() || u == nullptr) continue;
+      if (!w->p->users().Get(0, pe.user_id, &u).ok() || u == nullptr) continue;
       w->samples.push_back({std::string(pe.user_id), model::Event{item, cat, pe.type, pe.ts_ms}, *u,
                             std::string(pe.item_id), std::string(pe.category_id)});
     }

@@ -30,6 +30,9 @@ struct UserState {
   uint32_t seen_next = 0;              // next slot of the ring
   uint64_t events = 0;                 // events applied, ever
   std::vector<float> long_term;        // slow-moving user vector (empty until the first event)
+  // When a forget_user erased the user (event time, ms; 0: never): an event
+  // at or before it is a redelivery of what was erased, not new activity.
+  int64_t forgotten_at_ms = 0;
 
   bool empty() const { return events == 0; }
   const UserEvent* last() const { return recent.empty() ? nullptr : &recent.back(); }

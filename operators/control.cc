@@ -1,5 +1,7 @@
 #include "operators/control.h"
 
+#include <algorithm>
+
 namespace recstream::operators {
 
 Status ControlOperator::OnInit() {
@@ -14,10 +16,16 @@ Status ControlOperator::Process(ParsedEvent& pe) {
   switch (pe.kind) {
     case ParsedEvent::Kind::kEvent:
       return Forward(pe);
-    case ParsedEvent::Kind::kForgetUser:
-      users_->Erase(pe.user_id);
+    case ParsedEvent::Kind::kForgetUser: {
+      // Forgotten as of the request's time (its ts, else the message's
+      // timestamp); never before the user's last event (UserStore::Erase).
+      const stream::Record& r = context().record();
+      const int64_t at = pe.ts_ms > 0 ? pe.ts_ms : std::max<int64_t>(r.timestamp_ms, 0);
+      if (auto s = users_->Erase(context().partition(), pe.user_id, at); !s.ok())
+        return Status::Corruption("user state: " + s.ToString());
       metrics_.tombstones.fetch_add(1, std::memory_order_relaxed);
       return Forward(pe);
+    }
     case ParsedEvent::Kind::kCatalog: {
       model::ItemId item = item_ids_->Find(pe.item_id);
       model::CategoryId cat = model::kNoId;

@@ -13,7 +13,7 @@ Status DedupeOperator::Process(EventMessage& m) {
   if (m.forget()) return Forward(m);
   const ParsedEvent& pe = *m.parsed;
   const uint64_t resets = users_->rows_reset();
-  if (auto s = users_->Get(pe.user_id, &m.user, &corrupt_row_); !s.ok())
+  if (auto s = users_->Get(context().partition(), pe.user_id, &m.user, &corrupt_row_); !s.ok())
     return Status::Corruption("user state: " + s.ToString());
   if (users_->rows_reset() != resets) {
     // The row is dead-lettered (key: the user, payload: its bytes, source:
@@ -33,6 +33,21 @@ Status DedupeOperator::Process(EventMessage& m) {
                                       &truncated);
     if (truncated) metrics_.dead_letters_truncated.fetch_add(1, std::memory_order_relaxed);
     if (!s.ok()) return s;
+  }
+  if (m.user->forgotten_at_ms != 0 && pe.ts_ms <= m.user->forgotten_at_ms) {
+    // A redelivery of what forget_user erased (its time is not after the
+    // erasure): applying it would re-create the profile. The dead letter
+    // carries neither the key nor the payload, only where it came from.
+    stream::Record redacted = context().record();
+    redacted.key = {};
+    redacted.value = {};
+    redacted.original = {};
+    redacted.value_null = true;
+    redacted.whole_size = 0;
+    metrics_.CountDeadLetter(Reject::kForgottenUser);
+    return context().DeadLetterOf(redacted, RejectName(Reject::kForgottenUser),
+                                  "an event of a forgotten user, not after the time it was forgotten: dropped "
+                                  "(key and payload withheld)");
   }
   m.event_id_hash = pe.event_id.empty() ? 0 : stream::Fnv1a64(pe.event_id);
   if (!pe.event_id.empty() && m.user->SawEventId(m.event_id_hash))

@@ -1,8 +1,11 @@
-// Dedupe: an event whose event_id the user's state remembers (the last
-// user.dedupe_window ids, kept with the state, so exactly-once holds across
-// restarts and replays) is a dead letter `duplicate`. An accepted event is
-// admitted: ids seen for the first time are created here, so no rejected
-// event ever grows the dictionaries.
+// Dedupe: loads the user's state. An event of a forgotten user that is not
+// newer than the time they were forgotten is a dead letter `forgotten_user`
+// (without key or payload: it must not copy what was erased). An event whose
+// event_id the user's state remembers (the last user.dedupe_window ids, kept
+// with the state, so exactly-once holds across restarts and replays) is a
+// dead letter `duplicate`. An accepted event is admitted: ids seen for the
+// first time are created here, so no rejected event ever grows the
+// dictionaries.
 #pragma once
 
 #include "operators/message.h"

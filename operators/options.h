@@ -40,6 +40,10 @@ struct PipelineOptions {
   // producer's message.max.bytes (librdkafka's default: 1,000,000 bytes);
   // a longer one is cut, with its size and hash in headers. Default: 512 KiB.
   size_t dead_letter_max_bytes = 512 * 1024;
+  // forget_user: the older versions of erased users' rows are flushed and
+  // compacted off the disk at most this often (state/eraser.h); 0: after
+  // every checkpoint that erased. Default: 60 s.
+  int64_t erasure_interval_ms = 60'000;
 };
 inline constexpr size_t kDeadLetterMaxKeyBytes = 4096;
 

@@ -24,6 +24,7 @@ std::string_view RejectName(Reject r) {
     case Reject::kUnknownItem: return "unknown_item";
     case Reject::kDuplicate: return "duplicate";
     case Reject::kStateCorrupt: return "state_corrupt";
+    case Reject::kForgottenUser: return "forgotten_user";
     case Reject::kCount: break;
   }
   return "unknown";

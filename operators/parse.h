@@ -37,6 +37,7 @@ enum class Reject : uint8_t {
   kUnknownItem,    // category_id omitted and the catalog does not know the item
   kDuplicate,      // an event_id already applied for this user
   kStateCorrupt,   // the user's stored row was unreadable: reset (the row is the payload)
+  kForgottenUser,  // an event of a forgotten user at or before the time it was forgotten (no payload)
   kCount
 };
 std::string_view RejectName(Reject r);

@@ -26,6 +26,7 @@ Status Pipeline::Create(const PipelineOptions& opt, state::StateDb* db, std::uni
   std::unique_ptr<Pipeline> p(new Pipeline(opt, db, clock));
   if (db != nullptr) {
     p->model_store_ = std::make_unique<state::ModelStore>(*db);
+    p->eraser_ = std::make_unique<state::Eraser>(*db, std::chrono::milliseconds(opt.erasure_interval_ms));
     auto s = p->model_store_->Load(*p->task_.model, *p->task_.item_ids, *p->task_.category_ids);
     if (!s.ok()) return Status::Corruption("loading the model from the state store: " + s.ToString());
     s = p->model_store_->LoadEmbeddings(*p->task_.embedding);
@@ -61,15 +62,18 @@ void Pipeline::OnAssigned(std::vector<stream::TopicPartitionOffset>& partitions)
   }
 }
 
-void Pipeline::OnRevoked(const std::vector<stream::TopicPartitionOffset>&) {
-  // Cached users may belong to the revoked partitions and could come back
-  // stale after another instance owned them: start cold. Callbacks run inside
-  // a poll, between batches; the processor checkpoints before it gets here
-  // (Task::CheckpointNow), so usually every cached user is clean. Users not
-  // checkpointed yet (inside a coalescing window, or without that hook) are
-  // kept until the next checkpoint.
-  if (context_.coalescing() || task_.users->dirty_count() > 0) drop_cache_after_checkpoint_ = true;
-  else task_.users->DropCache();
+void Pipeline::OnRevoked(const std::vector<stream::TopicPartitionOffset>& partitions) {
+  // Cached users of the revoked partitions could come back stale after
+  // another instance owned them: they leave the cache; the users of the
+  // partitions kept stay warm. Callbacks run inside a poll, between batches;
+  // the processor checkpoints before it gets here (Task::CheckpointNow), so
+  // usually every cached user is clean. Users not checkpointed yet (inside a
+  // coalescing window, or without that hook) leave after the next checkpoint.
+  for (const auto& tp : partitions)
+    if (tp.topic == opt_.topics.events) revoked_.push_back(tp.partition);
+  if (context_.coalescing() || task_.users->dirty_count() > 0) return;
+  task_.users->DropPartitions(revoked_);
+  revoked_.clear();
 }
 
 void Pipeline::BeginWindow(bool coalesce) { context_.set_coalescing(coalesce); }
@@ -93,6 +97,7 @@ Status Pipeline::Process(std::span<const stream::Record> batch, stream::RecordSi
 Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& next) {
   if (abandoned_) return Status::Aborted("pipeline abandoned");
   const auto t = PipelineMetrics::StageClock::now();
+  std::vector<std::string> erased = task_.users->TakeErasedKeys();
   if (db_ != nullptr) {
     // One batch reused: built afresh per checkpoint, it grew by doubling
     // into new pages every time (the kernel zeroing them was ~10 % of the
@@ -104,6 +109,7 @@ Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& nex
     model_store_->FlushEmbeddings(*task_.embedding, batch);
     model_store_->FlushRanker(model_recommender_->ranker(), batch);
     for (const auto& tp : next) db_->PutOffset(batch, tp.topic, tp.partition, tp.offset);
+    eraser_->PutPending(batch, erased);
     auto s = db_->Commit(batch);
     if (!s.ok()) {
       // Nothing of this batch is durable and its offsets are not committed:
@@ -122,9 +128,10 @@ Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& nex
   model_recommender_->mutable_ranker().ClearDirty();
   task_.item_ids->ClearPending();
   task_.category_ids->ClearPending();
-  if (drop_cache_after_checkpoint_) {
-    task_.users->DropCache();
-    drop_cache_after_checkpoint_ = false;
+  if (eraser_) eraser_->Add(std::move(erased));
+  if (!revoked_.empty()) {
+    task_.users->DropPartitions(revoked_);
+    revoked_.clear();
   }
   metrics_.batches.fetch_add(1, std::memory_order_relaxed);
   metrics_.AddStageTime(PipelineMetrics::kCheckpoint, t);

@@ -31,6 +31,7 @@
 #include "operators/topology.h"
 #include "state/db.h"
 #include "state/dictionary.h"
+#include "state/eraser.h"
 #include "state/model_store.h"
 #include "state/user_store.h"
 #include "stream/clock.h"
@@ -75,6 +76,8 @@ class Pipeline final : public stream::BatchProcessor, public stream::AssignmentL
   const state::IdDictionary& item_ids() const { return *task_.item_ids; }
   const state::IdDictionary& category_ids() const { return *task_.category_ids; }
   state::UserStore& users() { return *task_.users; }
+  // forget_user's erasure compaction; null without a StateDb.
+  state::Eraser* eraser() { return eraser_.get(); }
   const PipelineOptions& options() const { return opt_; }
 
  private:
@@ -96,7 +99,8 @@ class Pipeline final : public stream::BatchProcessor, public stream::AssignmentL
   std::unique_ptr<stream::Topology> topology_;
   state::OffsetMap offsets_;
   bool abandoned_ = false;
-  bool drop_cache_after_checkpoint_ = false;
+  std::vector<int32_t> revoked_;  // users of these partitions leave the cache after the next checkpoint
+  std::unique_ptr<state::Eraser> eraser_;  // declared last: destroyed (and its last run done) first
   rocksdb::WriteBatch checkpoint_batch_;  // Checkpoint's, reused
 };
 

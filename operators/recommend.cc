@@ -28,7 +28,7 @@ Status RecommendOperator::Process(EventMessage& m) {
   }
   if (context().coalescing()) {
     auto [it, fresh] = pending_index_.try_emplace(std::string(pe.user_id), pending_.size());
-    if (fresh) pending_.push_back({std::string(pe.user_id), {}, {}, m.event});
+    if (fresh) pending_.push_back({std::string(pe.user_id), {}, {}, m.event, context().partition()});
     else metrics_.lists_coalesced.fetch_add(1, std::memory_order_relaxed);
     Pending& p = pending_[it->second];
     p.event_id.assign(event_id);
@@ -50,7 +50,7 @@ Status RecommendOperator::EndOfWindow() {
   for (const Pending& p : pending_) {
     if (p.user_id.empty()) continue;  // forgotten within the window
     model::UserState* user = nullptr;
-    if (auto rs = users_->Get(p.user_id, &user); !rs.ok()) return Status::Corruption("user state: " + rs.ToString());
+    if (auto rs = users_->Get(p.partition, p.user_id, &user); !rs.ok()) return Status::Corruption("user state: " + rs.ToString());
     const auto t = PipelineMetrics::StageClock::now();
     scorer_.Recommend(*user, p.event, list_);
     metrics_.AddStageTime(PipelineMetrics::kRecommend, t);

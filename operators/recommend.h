@@ -49,6 +49,7 @@ class RecommendOperator final : public stream::Processor<EventMessage, ListMessa
   struct Pending {
     std::string user_id, event_id, item_id;
     model::Event event;
+    int32_t partition = 0;  // where the user's state is
   };
   std::vector<Pending> pending_;
   std::unordered_map<std::string, size_t, state::StringHash, std::equal_to<>> pending_index_;

@@ -15,7 +15,7 @@ Status SequenceOperator::Process(EventMessage& m) {
   user.Apply(m.event, user_opt_, weights_);
   if (long_term_) embedding_->UpdateLongTerm(user, m.event);
   if (!m.parsed->event_id.empty()) user.RememberEventId(m.event_id_hash, user_opt_.dedupe_window);
-  users_->MarkDirty(m.user_id());
+  users_->MarkDirty(context().partition(), m.user_id());
   metrics_.events_applied.fetch_add(1, std::memory_order_relaxed);
   metrics_.AddStageTime(PipelineMetrics::kLearn, t);
   return Forward(m);

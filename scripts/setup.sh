@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev          # Kafka client and its in-process mock cluster
   librocksdb-dev          # state
+  libssl-dev              # HMAC-SHA256 of user ids (state/user_key.h)
   libsimdjson-dev         # input parsing
   libtomlplusplus-dev     # configuration files
   libcli11-dev            # command line

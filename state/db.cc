@@ -6,6 +6,8 @@
 #include <rocksdb/table.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace recstream::state {
 
@@ -76,8 +78,85 @@ rocksdb::Status StateDb::Open(const StateOptions& opt, std::unique_ptr<StateDb>*
   db->handles_.assign(handles.begin() + 1, handles.end());
   db->handles_.push_back(handles[0]);
   db->write_options_.sync = opt.sync;
+  if (auto fs = db->CheckFormatAndKeys(opt); !fs.ok()) return fs;
   *out = std::move(db);
   return rocksdb::Status::OK();
+}
+
+namespace {
+constexpr char kFormatKey[] = "format";
+constexpr char kSecretKey[] = "user-key-secret";
+constexpr char kFingerprintKey[] = "user-key-fingerprint";
+}  // namespace
+
+rocksdb::Status StateDb::CheckFormatAndKeys(const StateOptions& opt) {
+  rocksdb::WriteBatch batch;
+  std::string v;
+  auto s = Get(Cf::kMeta, kFormatKey, &v);
+  if (s.IsNotFound()) {
+    // No format row: a new state, or one written before formats were
+    // recorded (format 1) — which has rows.
+    for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[i]));
+      it->SeekToFirst();
+      if (it->Valid())
+        return rocksdb::Status::InvalidArgument(
+            "the state in " + opt.dir + " was written by an older recstream (state format 1, users keyed by their raw "
+            "id); this version reads format " + std::to_string(kStateFormat) +
+            ". Replay the input into a new state.dir, or remove " + opt.dir + " to start from empty state");
+      if (!it->status().ok()) return it->status();
+    }
+    batch.Put(handle(Cf::kMeta), kFormatKey, std::to_string(kStateFormat)).PermitUncheckedError();
+  } else if (!s.ok()) {
+    return s;
+  } else if (v != std::to_string(kStateFormat)) {
+    return rocksdb::Status::InvalidArgument("the state in " + opt.dir + " has state format '" + v +
+                                            "'; this recstream reads format " + std::to_string(kStateFormat) +
+                                            " (a newer recstream wrote it, or it is damaged)");
+  }
+
+  std::string stored_secret, stored_fp;
+  s = Get(Cf::kMeta, kSecretKey, &stored_secret);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  s = Get(Cf::kMeta, kFingerprintKey, &stored_fp);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  std::string secret;
+  if (!opt.user_key_secret_file.empty()) {
+    std::ifstream in(opt.user_key_secret_file, std::ios::binary);
+    std::ostringstream text;
+    if (in) text << in.rdbuf();
+    if (!in || std::filesystem::is_directory(opt.user_key_secret_file))
+      return rocksdb::Status::InvalidArgument("state.user_key_secret_file: cannot read " + opt.user_key_secret_file);
+    secret = text.str();
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    if (secret.size() < UserKeys::kMinSecretBytes)
+      return rocksdb::Status::InvalidArgument("state.user_key_secret_file: " + opt.user_key_secret_file + " holds " +
+                                              std::to_string(secret.size()) + " bytes; at least " +
+                                              std::to_string(UserKeys::kMinSecretBytes) + " are needed");
+    const std::string fp = UserKeys::Fingerprint(secret);
+    if (!stored_fp.empty() && stored_fp != fp)
+      return rocksdb::Status::InvalidArgument(
+          "the users in " + opt.dir + " are keyed with another secret (fingerprint " + stored_fp +
+          (stored_secret.empty() ? "" : ", made with the state") + ") than state.user_key_secret_file's (" + fp +
+          "): give the file it was made with, or a new state.dir");
+    if (stored_fp.empty()) batch.Put(handle(Cf::kMeta), kFingerprintKey, fp).PermitUncheckedError();
+  } else if (!stored_secret.empty()) {
+    secret = stored_secret;
+  } else if (!stored_fp.empty()) {
+    return rocksdb::Status::InvalidArgument("the users in " + opt.dir +
+                                            " are keyed with the secret of a state.user_key_secret_file (fingerprint " +
+                                            stored_fp + "): set it");
+  } else {
+    if (!UserKeys::NewSecret(&secret))
+      return rocksdb::Status::IOError("no random bytes for the users' key secret");
+    batch.Put(handle(Cf::kMeta), kSecretKey, secret).PermitUncheckedError();
+    batch.Put(handle(Cf::kMeta), kFingerprintKey, UserKeys::Fingerprint(secret)).PermitUncheckedError();
+  }
+  user_keys_ = UserKeys(secret);
+  if (batch.Count() == 0) return rocksdb::Status::OK();
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  return db_->Write(sync, &batch);
 }
 
 StateDb::~StateDb() {

@@ -19,7 +19,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include "state/user_key.h"
+
 namespace recstream::state {
+
+// The layout of the state (row keys and encodings). Stored in `meta`; a
+// state of another format is refused at start-up with an error that says
+// what to do. 1: users keyed by their raw id (up to commit 3cabf30).
+// 2: users keyed by partition + keyed hash (state/user_key.h).
+inline constexpr int kStateFormat = 2;
 
 struct StateOptions {
   // Directory of the database; created if missing. Default: ./recstream-state
@@ -46,6 +54,11 @@ struct StateOptions {
   // are applied last, so they win over the typed options above.
   std::unordered_map<std::string, std::string> db_options;
   std::unordered_map<std::string, std::string> cf_options;
+  // A file holding the secret of the users' row keys (state/user_key.h), at
+  // least 16 bytes. Instances meant to read the same state (a moved disk, a
+  // changelog restore) need the same file. Default: "" — a random secret is
+  // made with the state and kept in it (its `meta` family).
+  std::string user_key_secret_file;
   // The Env (file system, clock, threads) RocksDB runs on; not owned, must
   // outlive the StateDb. A test hook: fault tests plug in a wrapper that
   // fails writes on demand (as RocksDB's own tests do). Not settable from the
@@ -81,12 +94,18 @@ class StateDb {
   // Approximate bytes on disk of a column family (SST + memtable).
   uint64_t ApproximateBytes(Cf cf) const;
   rocksdb::DB* raw() const { return db_.get(); }
+  // The row keys of users in this state (its secret).
+  const UserKeys& user_keys() const { return user_keys_; }
 
  private:
   StateDb() = default;
+  // Refuses a state of another format or user-key secret; records both in
+  // a new state.
+  rocksdb::Status CheckFormatAndKeys(const StateOptions& opt);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::WriteOptions write_options_;
+  UserKeys user_keys_;
 };
 
 const char* CfName(Cf cf);

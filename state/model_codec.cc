@@ -59,6 +59,7 @@ void EncodeUser(const model::UserState& u, std::string& out) {
   w.Varint(u.seen_next);
   w.Varint(u.long_term.size());
   w.Floats(u.long_term);
+  w.Varint(static_cast<uint64_t>(u.forgotten_at_ms));
 }
 
 bool DecodeUser(std::string_view in, model::UserState& u) {
@@ -93,6 +94,11 @@ bool DecodeUser(std::string_view in, model::UserState& u) {
     if (!r.Count(n, sizeof(float))) return false;
     u.long_term.resize(n);
     if (!r.Floats(u.long_term)) return false;
+  }
+  if (version >= 3) {
+    uint64_t at = 0;
+    if (!r.Varint(at) || at > static_cast<uint64_t>(INT64_MAX)) return false;
+    u.forgotten_at_ms = static_cast<int64_t>(at);
   }
   return Finish(r);
 }

@@ -12,8 +12,9 @@
 
 namespace recstream::state {
 
-// Format 2 adds the long-term user vector; format 1 rows still decode.
-inline constexpr uint8_t kUserFormat = 2;
+// User format 2 adds the long-term user vector, 3 the time a forget_user
+// erased the user; rows of formats 1 and 2 still decode.
+inline constexpr uint8_t kUserFormat = 3;  // 3: forgotten_at_ms
 inline constexpr uint8_t kVectorFormat = 1;
 inline constexpr uint8_t kItemFormat = 1;
 // 2 added what follows a purchase (CategoryRow::after_purchase); 1 is still

@@ -6,15 +6,35 @@
 
 namespace recstream::state {
 
-UserStore::Node* UserStore::Insert(std::string_view user, model::UserState state) {
-  Node* n = &*map_.emplace(std::string(user), Entry{std::move(state), {}}).first;
+int32_t UserStore::PartitionOf(std::string_view map_key) {
+  uint32_t p = 0;
+  for (int i = 0; i < 4; ++i) p = (p << 8) | static_cast<uint8_t>(map_key[i]);
+  return static_cast<int32_t>(p);
+}
+
+std::string_view UserStore::MapKey(int32_t partition, std::string_view user) const {
+  lookup_.resize(4);
+  for (int i = 0; i < 4; ++i) lookup_[i] = static_cast<char>((static_cast<uint32_t>(partition) >> (24 - 8 * i)) & 0xff);
+  lookup_.append(user);
+  return lookup_;
+}
+
+UserStore::Node* UserStore::Insert(std::string_view map_key, model::UserState state) {
+  Node* n = &*map_.emplace(std::string(map_key), Entry{std::move(state), {}, {}, false}).first;
   lru_.push_front(n);
   n->second.lru = lru_.begin();
   return n;
 }
 
-rocksdb::Status UserStore::Get(std::string_view user, model::UserState** out, std::string* corrupt_row) {
-  auto it = map_.find(user);
+const model::UserState* UserStore::Peek(int32_t partition, std::string_view user) const {
+  auto it = map_.find(MapKey(partition, user));
+  return it == map_.end() ? nullptr : &it->second.state;
+}
+
+rocksdb::Status UserStore::Get(int32_t partition, std::string_view user, model::UserState** out,
+                               std::string* corrupt_row) {
+  const std::string_view key = MapKey(partition, user);
+  auto it = map_.find(key);
   if (it != map_.end()) {
     ++hits_;
     lru_.splice(lru_.begin(), lru_, it->second.lru);
@@ -25,8 +45,10 @@ rocksdb::Status UserStore::Get(std::string_view user, model::UserState** out, st
   ++misses_;
   model::UserState state;
   bool reset = false;
+  std::string row_key;
   if (db_ != nullptr) {
-    auto s = db_->Get(Cf::kUsers, rocksdb::Slice(user.data(), user.size()), &scratch_);
+    db_->user_keys().Key(partition, user, &row_key);
+    auto s = db_->Get(Cf::kUsers, row_key, &scratch_);
     if (s.ok()) {
       if (!DecodeUser(scratch_, state)) {
         if (corrupt_row == nullptr) return rocksdb::Status::Corruption("unreadable user state row");
@@ -39,70 +61,64 @@ rocksdb::Status UserStore::Get(std::string_view user, model::UserState** out, st
       return s;
     }
   }
-  last_ = Insert(user, std::move(state));
+  last_ = Insert(key, std::move(state));
+  last_->second.row_key = std::move(row_key);
   if (reset) MarkDirty(last_);
   *out = &last_->second.state;
   return rocksdb::Status::OK();
 }
 
-void UserStore::AddDirty(Node* n) {
+void UserStore::MarkDirty(Node* n) {
   if (n->second.dirty) return;
   n->second.dirty = true;
   dirty_.push_back(n);
 }
 
-void UserStore::MarkDirty(Node* n) {
-  // A user erased earlier in this batch (forget_user) and active again since
-  // is written, not deleted.
-  n->second.erased = false;
-  AddDirty(n);
-}
-
-void UserStore::MarkDirty(std::string_view user) {
-  if (last_ != nullptr && last_->first == user) return MarkDirty(last_);
-  auto it = map_.find(user);
+void UserStore::MarkDirty(int32_t partition, std::string_view user) {
+  const std::string_view key = MapKey(partition, user);
+  if (last_ != nullptr && last_->first == key) return MarkDirty(last_);
+  auto it = map_.find(key);
   if (it != map_.end()) MarkDirty(&*it);
 }
 
-void UserStore::Erase(std::string_view user) {
-  auto it = map_.find(user);
-  Node* n = it == map_.end() ? Insert(user, model::UserState{}) : &*it;
-  last_ = n;
-  n->second.state = model::UserState{};
-  n->second.erased = true;
-  AddDirty(n);
+rocksdb::Status UserStore::Erase(int32_t partition, std::string_view user, int64_t forgotten_at_ms) {
+  std::string ignored;  // an unreadable row is replaced by the marker all the same
+  model::UserState* u = nullptr;
+  if (auto s = Get(partition, user, &u, &ignored); !s.ok()) return s;
+  int64_t at = std::max(forgotten_at_ms, u->forgotten_at_ms);
+  if (const model::UserEvent* e = u->last()) at = std::max(at, e->ts_ms);
+  *u = model::UserState{};
+  u->forgotten_at_ms = at;
+  MarkDirty(last_);
+  if (db_ != nullptr) erased_keys_.push_back(last_->second.row_key);
+  return rocksdb::Status::OK();
 }
 
 void UserStore::Flush(rocksdb::WriteBatch& batch) {
   if (db_ == nullptr) return;
   // In key order: RocksDB's memtable (a skip list) inserts a sorted run by
   // continuing from the previous key instead of searching from the top.
-  std::sort(dirty_.begin(), dirty_.end(), [](const Node* a, const Node* b) { return a->first < b->first; });
+  std::sort(dirty_.begin(), dirty_.end(),
+            [](const Node* a, const Node* b) { return a->second.row_key < b->second.row_key; });
   for (const Node* n : dirty_) {
-    if (n->second.erased) {
-      batch.Delete(db_->handle(Cf::kUsers), n->first).PermitUncheckedError();
-    } else {
-      EncodeUser(n->second.state, scratch_);
-      batch.Put(db_->handle(Cf::kUsers), n->first, scratch_).PermitUncheckedError();
-    }
+    EncodeUser(n->second.state, scratch_);
+    batch.Put(db_->handle(Cf::kUsers), n->second.row_key, scratch_).PermitUncheckedError();
   }
+}
+
+void UserStore::Evict(Node* n) {
+  lru_.erase(n->second.lru);
+  map_.erase(map_.find(n->first));  // by iterator: n->first dies with the node
 }
 
 void UserStore::AfterCommit() {
   last_ = nullptr;
-  for (Node* n : dirty_) {
-    n->second.dirty = false;
-    if (n->second.erased) {
-      lru_.erase(n->second.lru);
-      map_.erase(map_.find(n->first));  // by iterator: n->first dies with the node
-    }
-  }
+  for (Node* n : dirty_) n->second.dirty = false;
   dirty_.clear();
   if (db_ == nullptr) return;
   while (map_.size() > capacity_ && !lru_.empty()) {
-    const Node* n = lru_.back();
-    lru_.pop_back();
-    map_.erase(map_.find(n->first));
+    Node* n = lru_.back();
+    Evict(n);
   }
 }
 
@@ -111,6 +127,16 @@ void UserStore::DropCache() {
   lru_.clear();
   dirty_.clear();
   last_ = nullptr;
+}
+
+void UserStore::DropPartitions(std::span<const int32_t> partitions) {
+  if (partitions.empty()) return;
+  last_ = nullptr;
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    Node* n = *it++;
+    if (n->second.dirty) continue;  // written with the next Flush, then evictable
+    if (std::find(partitions.begin(), partitions.end(), PartitionOf(n->first)) != partitions.end()) Evict(n);
+  }
 }
 
 }  // namespace recstream::state

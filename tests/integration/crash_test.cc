@@ -224,17 +224,25 @@ TEST(CrashTest, KilledAndRestartedProcessorEndsExactlyWhereAnUninterruptedOneDoe
   size_t users = 0, state_differ = 0;
   uint64_t applied = 0;
   std::string mine;
-  ASSERT_TRUE(db->Scan(state::Cf::kUsers, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
-                  model::UserState* u = nullptr;
-                  EXPECT_TRUE(ref->users().Get(k.ToStringView(), &u).ok());
-                  state::EncodeUser(*u, mine);
-                  model::UserState stored;
-                  EXPECT_TRUE(state::DecodeUser(v.ToStringView(), stored));
-                  applied += stored.events;
-                  state_differ += mine != v.ToStringView();
-                  ++users;
+  // Every user of the uninterrupted run, looked up by its row key; and no
+  // other rows.
+  std::string row;
+  ref->users().ForEachCached([&](int32_t partition, std::string_view user, const model::UserState& u) {
+    state::EncodeUser(u, mine);
+    auto s = db->Get(state::Cf::kUsers, db->user_keys().Key(partition, user), &row);
+    EXPECT_TRUE(s.ok()) << user << ": " << s.ToString();
+    model::UserState stored;
+    EXPECT_TRUE(state::DecodeUser(row, stored));
+    applied += stored.events;
+    state_differ += mine != row;
+    ++users;
+  });
+  size_t rows = 0;
+  ASSERT_TRUE(db->Scan(state::Cf::kUsers, [&](const rocksdb::Slice&, const rocksdb::Slice&) {
+                  ++rows;
                   return true;
                 }).ok());
+  EXPECT_EQ(rows, users) << "rows of users the uninterrupted run does not have";
   // The latest list of every user on the output topic.
   std::map<std::string, std::string> latest;
   size_t lists_total = 0;

@@ -439,8 +439,20 @@ TEST_F(EmbeddedBrokerTest, ForgetUserPublishesATombstoneAndErasesState) {
   EXPECT_EQ(out[1].key, "alice");
   std::unique_ptr<state::StateDb> db;
   ASSERT_TRUE(state::StateDb::Open(config_.state, &db).ok());
-  std::string v;
-  EXPECT_TRUE(db->Get(state::Cf::kUsers, "alice", &v).IsNotFound());
+  // The only user row left is alice's marker: no events, forgotten as of
+  // the request's message timestamp (it has no ts; later than her event),
+  // and its key (partition + keyed hash) does not name her.
+  size_t rows = 0;
+  ASSERT_TRUE(db->Scan(state::Cf::kUsers, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+                  model::UserState u;
+                  EXPECT_TRUE(state::DecodeUser(v.ToStringView(), u));
+                  EXPECT_TRUE(u.empty());
+                  EXPECT_GT(u.forgotten_at_ms, 1767225600000);
+                  EXPECT_EQ(k.ToString().find("alice"), std::string::npos);
+                  ++rows;
+                  return true;
+                }).ok());
+  EXPECT_EQ(rows, 1u);
 }
 
 TEST_F(EmbeddedBrokerTest, CatalogTopicDeactivatesItems) {

@@ -80,7 +80,7 @@ TEST(ModelScorerAllocations, NoneOnceWarm) {
   std::vector<model::UserState> users;
   for (int u = 0; u < 300; ++u) {
     model::UserState* s = nullptr;
-    ASSERT_TRUE(p->users().Get("u" + std::to_string(u), &s).ok());
+    ASSERT_TRUE(p->users().Get(0, "u" + std::to_string(u), &s).ok());
     if (s->recent.size() >= 3) users.push_back(*s);
   }
   ASSERT_GT(users.size(), 100u);
@@ -132,7 +132,7 @@ TEST(EventPathAllocations, NoneForKnownUsersOnceWarm) {
     auto e = gen.Next();
     if (p->item_ids().Find(e.item_id) == UINT32_MAX) continue;
     model::UserState* s = nullptr;
-    if (!p->users().Get(e.user_id, &s).ok() || s->empty()) continue;
+    if (!p->users().Get(0, e.user_id, &s).ok() || s->empty()) continue;
     keys.push_back(e.user_id);
     values.push_back(e.ToJson());
   }

@@ -129,8 +129,8 @@ TEST(Coalescing, OneListPerUserPerWindowFromTheNewestStateAndNothingSkipped) {
   for (const auto& [user, _] : last_event_of) {
     model::UserState* a = nullptr;
     model::UserState* b = nullptr;
-    ASSERT_TRUE(plain.pipeline->users().Get(user, &a).ok());
-    ASSERT_TRUE(coalesced.pipeline->users().Get(user, &b).ok());
+    ASSERT_TRUE(plain.pipeline->users().Get(0, user, &a).ok());
+    ASSERT_TRUE(coalesced.pipeline->users().Get(0, user, &b).ok());
     std::string ea, eb;
     state::EncodeUser(*a, ea);
     state::EncodeUser(*b, eb);

@@ -60,6 +60,8 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["state.memtable_budget_mb"] = N([](const Config& c) { return c.state.memtable_budget_bytes; });
   f["state.wal_budget_mb"] = N([](const Config& c) { return c.state.wal_budget_bytes; });
   f["state.user_cache_entries"] = N([](const Config& c) { return c.pipeline.user_cache_entries; });
+  f["state.user_key_secret_file"] = S([](const Config& c) { return c.state.user_key_secret_file; });
+  f["state.erasure_interval_s"] = N([](const Config& c) { return c.pipeline.erasure_interval_ms; });
   f["processing.batch_max_events"] = N([](const Config& c) { return c.task.max_batch; });
   f["processing.poll_timeout_ms"] = N([](const Config& c) { return c.task.poll_timeout.count(); });
   f["processing.delivery_timeout_ms"] = N([](const Config& c) { return c.task.delivery_timeout.count(); });
@@ -361,6 +363,8 @@ TEST_F(ConfigTest, OutOfRangeValueIsAnErrorNamingTheKey) {
   ExpectError(Load("[model]\npopularity_half_life_s = nan\n"), {"model.popularity_half_life_s"});
   ExpectError(Load("[state]\nblock_cache_mb = 0\n"), {"state.block_cache_mb"});
   ExpectError(Load("[state]\nwal_budget_mb = -5\n"), {"state.wal_budget_mb"});
+  ExpectError(Load("[state]\nerasure_interval_s = -1\n"), {"state.erasure_interval_s"});
+  ExpectError(Load("[state]\nerasure_interval_s = 1.5\n"), {"state.erasure_interval_s"});
   ExpectError(Load("[state]\nmemtable_budget_mb = \"big\"\n"), {"state.memtable_budget_mb"});
   ExpectError(Load("[input]\nmax_future_skew_s = -1\n"), {"input.max_future_skew_s"});
   ExpectError(Load("[log]\nlevel = \"verbose\"\n"), {"log.level"});

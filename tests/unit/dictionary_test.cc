@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/temp_dir.h"
 #include "state/codec.h"
 #include "state/db.h"
 #include "state/dictionary.h"
@@ -24,25 +25,7 @@ namespace fs = std::filesystem;
 
 constexpr uint32_t kUnknown = UINT32_MAX;
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("recstream-dict-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-             std::to_string(std::random_device{}()) + "-" + (info ? info->name() : "x"));
-    fs::remove_all(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using testing_util::TempDir;
 
 std::unique_ptr<StateDb> Open(const TempDir& dir) {
   StateOptions opt;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace recstream::operators {
@@ -226,9 +227,9 @@ class PipelineTest : public ::testing::TestWithParam<bool> {
     return v;
   }
 
-  model::UserState User(const std::string& id) {
+  model::UserState User(const std::string& id, int32_t partition = 0) {
     model::UserState* u = nullptr;
-    auto s = pipeline_->users().Get(id, &u);
+    auto s = pipeline_->users().Get(partition, id, &u);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return u ? *u : model::UserState{};
   }
@@ -579,6 +580,75 @@ TEST_P(PipelineTest, ForgetUserYieldsATombstoneAndErasesTheState) {
   EXPECT_EQ(User("u1").events, 1u);
 }
 
+// Forget means forget: an event of a forgotten user that is not newer than
+// the erasure (a redelivery, a late duplicate) does not re-create the
+// profile. It is dead-lettered as forgotten_user without key or payload; a
+// newer event starts a new profile. With a state store, the erasure
+// compaction runs after the checkpoint (interval 0) and empties its queue.
+TEST_P(PipelineTest, AnOldEventOfAForgottenUserDoesNotRecreateTheProfile) {
+  opt_.erasure_interval_ms = 0;
+  Open();
+  Input in;
+  in.Event(Ev("u1", "i1", "c1", "view", kNow - 3000, "e1"), "u1");
+  in.Event(Ev("u1", "i2", "c1", "purchase", kNow - 2000, "e2"), "u1");
+  in.Event(Ev("u2", "i1", "c1", "view", kNow - 3000, "f1"), "u2");
+  Run(in);
+  in.Event("{\"type\":\"forget_user\",\"user_id\":\"u1\"}", "u1");
+  // Forgotten as of an explicit time after the user's last event.
+  in.Event("{\"type\":\"forget_user\",\"user_id\":\"u2\",\"ts\":" + std::to_string(kNow - 500) + "}", "u2");
+  Run(in);
+  EXPECT_EQ(User("u1").forgotten_at_ms, kNow - 2000) << "as of the last event erased";
+  EXPECT_EQ(User("u2").forgotten_at_ms, kNow - 500);
+  if (with_db()) {
+    ASSERT_NE(pipeline_->eraser(), nullptr);
+    for (int i = 0; i < 500 && pipeline_->eraser()->erased() < 2; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(pipeline_->eraser()->erased(), 2u) << "both erasures compacted away";
+    EXPECT_EQ(pipeline_->eraser()->pending(), 0u);
+    Reopen();
+    EXPECT_EQ(pipeline_->eraser()->pending(), 0u) << "nothing left for the next process";
+  }
+
+  in.Event(Ev("u1", "i1", "c1", "view", kNow - 3000, "e1"), "u1");          // redelivered
+  in.Event(Ev("u1", "i3", "c1", "view", kNow - 2000, "e9"), "u1");          // as old as the erasure
+  in.Event(Ev("u2", "i2", "c1", "view", kNow - 700, "f2"), "u2");           // before u2's forget time
+  in.Event(Ev("u1", "i3", "c1", "view", kNow - 100, "e10"), "u1");          // new activity
+  const auto out = Run(in);
+  ASSERT_EQ(out.size(), 4u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(out[i].topic, "events.dlq") << i;
+    EXPECT_EQ(out[i].headers.at("recstream.reason"), "forgotten_user") << i;
+    EXPECT_TRUE(out[i].key.empty()) << "the dead letter names no one";
+    EXPECT_FALSE(out[i].value.has_value() && !out[i].value->empty()) << "nor carries the event";
+    EXPECT_TRUE(out[i].headers.count("recstream.source.offset")) << "but says where it was";
+  }
+  EXPECT_EQ(out[3].topic, "recommendations");
+  EXPECT_EQ(DeadLetters(Reject::kForgottenUser), 3u);
+  const model::UserState u1 = User("u1");
+  EXPECT_EQ(u1.events, 1u) << "a new profile of the newer event only";
+  EXPECT_EQ(u1.forgotten_at_ms, kNow - 2000) << "the new profile still keeps the erasure time";
+  EXPECT_TRUE(User("u2").empty());
+}
+
+// A rebalance that takes partition 1 away lets only that partition's users
+// go from the cache (another instance may change them next); the users of
+// the partitions kept stay warm. A user is kept per (partition, user).
+TEST_P(StateDbPipelineTest, RevokingAPartitionDropsOnlyItsUsersFromTheCache) {
+  Input in;
+  in.Event(Ev("u0", "i1", "c1", "view", kNow - 3000, "a"), "u0", 0);
+  in.Event(Ev("u1", "i2", "c1", "view", kNow - 2000, "b"), "u1", 1);
+  Run(in);
+  ASSERT_NE(pipeline_->users().Peek(0, "u0"), nullptr);
+  ASSERT_NE(pipeline_->users().Peek(1, "u1"), nullptr);
+  EXPECT_EQ(pipeline_->users().Peek(0, "u1"), nullptr) << "u1's state is under its own partition";
+  pipeline_->OnRevoked({{"items", 1, 0}});
+  EXPECT_NE(pipeline_->users().Peek(1, "u1"), nullptr) << "the catalog's partitions hold no users";
+  pipeline_->OnRevoked({{"events", 1, 0}});
+  EXPECT_EQ(pipeline_->users().Peek(1, "u1"), nullptr);
+  ASSERT_NE(pipeline_->users().Peek(0, "u0"), nullptr) << "a kept partition's users stay warm";
+  EXPECT_EQ(User("u1", 1).events, 1u) << "and the dropped ones load again from the store";
+}
+
 // A forget_user followed by an event of the same user in one batch: the
 // state built by the event survives the checkpoint (the event id is still
 // known, the purchase still excluded).
@@ -660,7 +730,7 @@ TEST_P(StateDbPipelineTest, ACorruptUserRowIsDeadLetteredAndResetInsteadOfStoppi
   Run(in);
   const std::string garbage = "\xff\x01garbage row";
   rocksdb::WriteBatch batch;
-  ASSERT_TRUE(batch.Put(db_->handle(state::Cf::kUsers), "b1", garbage).ok());
+  ASSERT_TRUE(batch.Put(db_->handle(state::Cf::kUsers), db_->user_keys().Key(0, "b1"), garbage).ok());
   ASSERT_TRUE(db_->Commit(batch).ok());
   Reopen();
   in.Event(Ev("b1", "shoe1", "shoes", "view", kNow - 1000, "b1-3"), "b1");
@@ -691,7 +761,7 @@ TEST_P(StateDbPipelineTest, ReopenRestoresOffsetsUserStateAndModel) {
   in.Catalog("{\"item_id\":\"case3\",\"category_id\":\"cases\",\"active\":false}");
   Run(in);
   const auto next = in.Next();
-  const model::UserState u1 = User("u1");
+  const model::UserState u1 = User("u1", 1);
   const uint64_t version = pipeline_->model().version();
   const size_t items = pipeline_->item_ids().size();
   const size_t categories = pipeline_->category_ids().size();
@@ -708,7 +778,7 @@ TEST_P(StateDbPipelineTest, ReopenRestoresOffsetsUserStateAndModel) {
   EXPECT_EQ(pipeline_->StoredOffset("items", 0), 1);
   EXPECT_EQ(pipeline_->StoredOffset("events", 2), stream::kNoStoredOffset);
 
-  const model::UserState back = User("u1");
+  const model::UserState back = User("u1", 1);
   EXPECT_EQ(back.events, u1.events);
   EXPECT_EQ(back.recent, u1.recent);
   EXPECT_EQ(back.purchases, u1.purchases);
@@ -731,7 +801,7 @@ TEST_P(StateDbPipelineTest, ReopenRestoresOffsetsUserStateAndModel) {
   EXPECT_EQ(out[0].topic, "events.dlq");
   EXPECT_EQ(out[0].headers.at("recstream.reason"), "duplicate");
   EXPECT_EQ(out[1].topic, "recommendations");
-  EXPECT_EQ(User("u1").events, 3u);
+  EXPECT_EQ(User("u1", 1).events, 3u);
 }
 
 // A restart between two batches changes nothing a consumer can see: the

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tests/unit/temp_dir.h"
 #include "state/db.h"
 
 namespace recstream::state {
@@ -32,26 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // A unique directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("recstream-state-db-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-             std::to_string(std::random_device{}()) + "-" + (info ? info->name() : "x"));
-    fs::remove_all(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using testing_util::TempDir;
 
 // Every column family StateDb declares (the list grows with new concerns).
 std::vector<Cf> AllCfs() {
@@ -115,8 +97,9 @@ TEST(StateDbTest, OpenCreatesMissingDirectoryAndColumnFamilies) {
       ASSERT_NE(db->handle(cf), nullptr) << CfName(cf);
       EXPECT_EQ(db->handle(cf)->GetName(), CfName(cf));
     }
-    // Every family starts empty.
-    for (Cf cf : kAllCfs) EXPECT_EQ(CountRows(*db, cf), 0u) << CfName(cf);
+    // Every family starts empty, but for the state's format and the users'
+    // key secret in meta.
+    for (Cf cf : kAllCfs) EXPECT_EQ(CountRows(*db, cf), cf == Cf::kMeta ? 3u : 0u) << CfName(cf);
     OffsetMap offsets{{{"stale", 0}, 1}};
     ASSERT_TRUE(db->LoadOffsets(&offsets).ok());
     EXPECT_TRUE(offsets.empty()) << "LoadOffsets must clear its output";
@@ -140,7 +123,7 @@ TEST(StateDbTest, ColumnFamiliesAreSeparateKeySpaces) {
   ASSERT_TRUE(db->Commit(batch).ok());
   for (Cf cf : kAllCfs) {
     EXPECT_EQ(GetOr(*db, cf, "same-key"), std::string("value-of-") + CfName(cf));
-    EXPECT_EQ(CountRows(*db, cf), 1u);
+    EXPECT_EQ(CountRows(*db, cf), cf == Cf::kMeta ? 4u : 1u);  // meta: + format, secret, fingerprint
   }
   // Nothing leaked into the default family.
   std::string v;
@@ -332,12 +315,12 @@ TEST(StateDbTest, ScanVisitsRowsInKeyOrderAndStopsEarly) {
   auto db = OpenOrDie(tmp.str());
   ASSERT_NE(db, nullptr);
   rocksdb::WriteBatch batch;
-  for (const char* k : {"c", "a", "e", "b", "d"}) ASSERT_TRUE(batch.Put(db->handle(Cf::kMeta), k, k).ok());
+  for (const char* k : {"c", "a", "e", "b", "d"}) ASSERT_TRUE(batch.Put(db->handle(Cf::kDict), k, k).ok());
   ASSERT_TRUE(batch.Put(db->handle(Cf::kUsers), "0", "other family").ok());
   ASSERT_TRUE(db->Commit(batch).ok());
 
   std::vector<std::string> seen;
-  ASSERT_TRUE(db->Scan(Cf::kMeta, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+  ASSERT_TRUE(db->Scan(Cf::kDict, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
                   EXPECT_EQ(k.ToString(), v.ToString());
                   seen.push_back(k.ToString());
                   return true;
@@ -345,7 +328,7 @@ TEST(StateDbTest, ScanVisitsRowsInKeyOrderAndStopsEarly) {
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
 
   seen.clear();
-  ASSERT_TRUE(db->Scan(Cf::kMeta, [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
+  ASSERT_TRUE(db->Scan(Cf::kDict, [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
                   seen.push_back(k.ToString());
                   return seen.size() < 2;
                 }).ok());

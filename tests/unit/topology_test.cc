@@ -315,7 +315,7 @@ TEST(RecommendationOperators, DedupeRejectsARepeatedEventIdAndNoRejectedEventCre
   // Dedupe keeps no state of its own: the user's remembered ids are in the
   // users store, marked by sequence; mark it here as sequence would.
   model::UserState* u = nullptr;
-  ASSERT_TRUE(f.task.users->Get("u1", &u).ok());
+  ASSERT_TRUE(f.task.users->Get(0, "u1", &u).ok());
   u->RememberEventId(stream::Fnv1a64("e1"), f.opt.user.dedupe_window);
   // The same event_id with an item and a category never seen.
   ASSERT_TRUE(d.PipeInput("events", "u1", Ev("u1", "i-new", "c-new", "e1")).ok());
@@ -346,12 +346,12 @@ TEST(RecommendationOperators, ControlAppliesTheCatalogAndPassesForgetUserOn) {
   // Now an event may omit the category.
   ASSERT_TRUE(d.PipeInput("events", "u1", Ev("u1", "i7", "", "e1")).ok());
   model::UserState* u = nullptr;
-  ASSERT_TRUE(f.task.users->Get("u1", &u).ok());
+  ASSERT_TRUE(f.task.users->Get(0, "u1", &u).ok());
   u->RememberEventId(stream::Fnv1a64("e1"), f.opt.user.dedupe_window);  // as sequence would
   ASSERT_TRUE(d.PipeInput("events", "u1", "{\"type\":\"forget_user\",\"user_id\":\"u1\"}").ok());
   EXPECT_EQ(f.tapped, (std::vector<std::string>{"u1 " + std::to_string(i7), "u1 forget"}));
-  ASSERT_NE(f.task.users->Peek("u1"), nullptr) << "kept as an erasure for the next checkpoint";
-  EXPECT_FALSE(f.task.users->Peek("u1")->SawEventId(stream::Fnv1a64("e1"))) << "control erased the user";
+  ASSERT_NE(f.task.users->Peek(0, "u1"), nullptr) << "kept as an erasure for the next checkpoint";
+  EXPECT_FALSE(f.task.users->Peek(0, "u1")->SawEventId(stream::Fnv1a64("e1"))) << "control erased the user";
   EXPECT_EQ(f.metrics.catalog_updates.load(), 1u);
   EXPECT_EQ(f.metrics.tombstones.load(), 1u);
 }

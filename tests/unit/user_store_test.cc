@@ -1,6 +1,6 @@
 // Unit tests of state::UserStore: write-back of dirty users, LRU eviction
-// beyond capacity (only after a commit), erase (forget_user) from cache and
-// database, the in-memory mode (db == nullptr), and corrupt rows.
+// beyond capacity (only after a commit), erase (forget_user: the marker row),
+// the in-memory mode (db == nullptr), and corrupt rows.
 #include <gtest/gtest.h>
 #include <rocksdb/write_batch.h>
 #include <unistd.h>
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/temp_dir.h"
 #include "model/options.h"
 #include "model/types.h"
 #include "model/user_state.h"
@@ -29,25 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 using model::UserState;
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("recstream-user-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-             std::to_string(std::random_device{}()) + "-" + (info ? info->name() : "x"));
-    fs::remove_all(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using testing_util::TempDir;
 
 std::unique_ptr<StateDb> Open(const TempDir& dir) {
   StateOptions opt;
@@ -101,22 +84,37 @@ void Checkpoint(UserStore& store, StateDb& db) {
 
 std::set<std::string> CachedUsers(const UserStore& store) {
   std::set<std::string> users;
-  store.ForEachCached([&](const std::string& k, const UserState&) { users.insert(k); });
+  store.ForEachCached([&](int32_t, std::string_view k, const UserState&) { users.insert(std::string(k)); });
   return users;
 }
 
 // The row of user in the users column family, "<missing>" if none.
 std::string Row(const StateDb& db, const std::string& user) {
   std::string v;
-  auto s = db.Get(Cf::kUsers, user, &v);
+  auto s = db.Get(Cf::kUsers, db.user_keys().Key(0, user), &v);
   if (s.IsNotFound()) return "<missing>";
   EXPECT_TRUE(s.ok()) << s.ToString();
   return v;
 }
 
+// The marker Erase leaves: empty state, forgotten at `at`.
+std::string Marker(int64_t at) {
+  UserState u;
+  u.forgotten_at_ms = at;
+  return Bytes(u);
+}
+// Expected(seed, n) after a forget at `at`: the new profile keeps the time.
+UserState ExpectedAfterForget(int seed, int n, int64_t at) {
+  UserState u;
+  u.forgotten_at_ms = at;
+  ApplyEvents(u, seed, n);
+  return u;
+}
+int64_t LastTs(int seed, int n) { return Expected(seed, n).last()->ts_ms; }
+
 UserState* MustGet(UserStore& store, const std::string& user) {
   UserState* u = nullptr;
-  auto s = store.Get(user, &u);
+  auto s = store.Get(0, user, &u);
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_NE(u, nullptr);
   return u;
@@ -143,7 +141,7 @@ TEST(StateUserStoreTest, InMemoryKeepsEveryUserAndNeverEvicts) {
   UserStore store(nullptr, 2);
   for (int i = 0; i < 50; ++i) {
     ApplyEvents(*MustGet(store, UserKey(i)), i, 3 + i % 5);
-    store.MarkDirty(UserKey(i));
+    store.MarkDirty(0, UserKey(i));
   }
   rocksdb::WriteBatch batch;
   store.Flush(batch);
@@ -155,7 +153,7 @@ TEST(StateUserStoreTest, InMemoryKeepsEveryUserAndNeverEvicts) {
   EXPECT_EQ(store.hits(), 50u);
 
   size_t visited = 0;
-  store.ForEachCached([&](const std::string& k, const UserState& u) {
+  store.ForEachCached([&](int32_t, std::string_view k, const UserState& u) {
     ++visited;
     EXPECT_FALSE(u.empty()) << k;
   });
@@ -165,17 +163,17 @@ TEST(StateUserStoreTest, InMemoryKeepsEveryUserAndNeverEvicts) {
 TEST(StateUserStoreTest, InMemoryEraseForgetsTheUser) {
   UserStore store(nullptr, 10);
   ApplyEvents(*MustGet(store, "a"), 1, 4);
-  store.MarkDirty("a");
+  store.MarkDirty(0, "a");
   ApplyEvents(*MustGet(store, "b"), 2, 4);
-  store.MarkDirty("b");
+  store.MarkDirty(0, "b");
   store.AfterCommit();
 
-  store.Erase("a");
-  // Immediately: the user reads as empty.
+  EXPECT_TRUE(store.Erase(0, "a", 0).ok());
+  // Immediately: the user reads as empty, a marker of the erasure.
   EXPECT_TRUE(MustGet(store, "a")->empty());
   store.AfterCommit();
-  EXPECT_EQ(CachedUsers(store), (std::set<std::string>{"b"}));
-  EXPECT_TRUE(MustGet(store, "a")->empty());
+  EXPECT_EQ(CachedUsers(store), (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(Bytes(*MustGet(store, "a")), Marker(LastTs(1, 4)));
   EXPECT_EQ(Bytes(*MustGet(store, "b")), Bytes(Expected(2, 4)));
 }
 
@@ -190,7 +188,7 @@ TEST(StateUserStoreTest, DirtyUsersAreWrittenOnFlushAndReadBackIdentical) {
     UserStore store(db.get(), 100);
     for (int i = 0; i < 3; ++i) {
       ApplyEvents(*MustGet(store, UserKey(i)), i, 10 + i);
-      store.MarkDirty(UserKey(i));
+      store.MarkDirty(0, UserKey(i));
     }
     MustGet(store, "reader-only");  // read, never changed: not written
     rocksdb::WriteBatch batch;
@@ -225,10 +223,10 @@ TEST(StateUserStoreTest, OnlyChangedUsersAreWrittenAndOnlyOnce) {
   ASSERT_NE(db, nullptr);
   UserStore store(db.get(), 100);
   ApplyEvents(*MustGet(store, "a"), 1, 2);
-  store.MarkDirty("a");
-  store.MarkDirty("a");
+  store.MarkDirty(0, "a");
+  store.MarkDirty(0, "a");
   ApplyEvents(*MustGet(store, "a"), 1, 0);
-  store.MarkDirty("a");
+  store.MarkDirty(0, "a");
   rocksdb::WriteBatch batch;
   store.Flush(batch);
   EXPECT_EQ(batch.Count(), 1u);
@@ -251,9 +249,9 @@ TEST(StateUserStoreTest, ChangesAcrossBatchesAccumulate) {
     // "a" was evicted by the previous commit (capacity 1, "other" is newer):
     // every batch reloads it from its written-back row and extends it.
     ApplyEvents(*MustGet(store, "a"), 100 + batch, 3);
-    store.MarkDirty("a");
+    store.MarkDirty(0, "a");
     MustGet(store, "other");
-    store.MarkDirty("other");
+    store.MarkDirty(0, "other");
     Checkpoint(store, *db);
     EXPECT_EQ(CachedUsers(store), (std::set<std::string>{"other"}));
   }
@@ -271,7 +269,7 @@ TEST(StateUserStoreTest, LruEvictsBeyondCapacityOnlyAfterCommit) {
   UserStore store(db.get(), 3);
   for (int i = 0; i < 6; ++i) {
     ApplyEvents(*MustGet(store, UserKey(i)), i, 5);
-    store.MarkDirty(UserKey(i));
+    store.MarkDirty(0, UserKey(i));
   }
   // Dirty users are never dropped before they are durable.
   EXPECT_EQ(store.cached(), 6u);
@@ -313,7 +311,7 @@ TEST(StateUserStoreTest, CapacityZeroKeepsNothingAfterCommit) {
   ASSERT_NE(db, nullptr);
   UserStore store(db.get(), 0);
   ApplyEvents(*MustGet(store, "a"), 3, 3);
-  store.MarkDirty("a");
+  store.MarkDirty(0, "a");
   Checkpoint(store, *db);
   EXPECT_EQ(store.cached(), 0u);
   EXPECT_EQ(Bytes(*MustGet(store, "a")), Bytes(Expected(3, 3)));
@@ -326,7 +324,7 @@ TEST(StateUserStoreTest, PointersStayValidUntilAfterCommit) {
   UserStore store(db.get(), 1);
   UserState* a = MustGet(store, "a");
   ApplyEvents(*a, 1, 3);
-  store.MarkDirty("a");
+  store.MarkDirty(0, "a");
   // Many more users than the capacity, enough to rehash the map several times.
   for (int i = 0; i < 2000; ++i) MustGet(store, UserKey(i));
   EXPECT_EQ(MustGet(store, "a"), a);
@@ -335,64 +333,64 @@ TEST(StateUserStoreTest, PointersStayValidUntilAfterCommit) {
   EXPECT_EQ(Row(*db, "a"), Bytes(Expected(1, 3)));
 }
 
-TEST(StateUserStoreTest, EraseRemovesUserFromCacheAndDatabase) {
+TEST(StateUserStoreTest, EraseReplacesTheUsersRowWithAMarker) {
   TempDir tmp;
   auto db = Open(tmp);
   ASSERT_NE(db, nullptr);
   UserStore store(db.get(), 10);
   ApplyEvents(*MustGet(store, "gone"), 1, 5);
-  store.MarkDirty("gone");
+  store.MarkDirty(0, "gone");
   ApplyEvents(*MustGet(store, "kept"), 2, 5);
-  store.MarkDirty("kept");
+  store.MarkDirty(0, "kept");
   Checkpoint(store, *db);
   ASSERT_NE(Row(*db, "gone"), "<missing>");
 
-  store.Erase("gone");
+  EXPECT_TRUE(store.Erase(0, "gone", 0).ok());
   EXPECT_TRUE(MustGet(store, "gone")->empty()) << "erased state is visible at once";
   rocksdb::WriteBatch batch;
   store.Flush(batch);
   EXPECT_EQ(batch.Count(), 1u);
   ASSERT_TRUE(db->Commit(batch).ok());
   store.AfterCommit();
-  EXPECT_EQ(CachedUsers(store), (std::set<std::string>{"kept"}));
-  EXPECT_EQ(Row(*db, "gone"), "<missing>");
+  EXPECT_EQ(Row(*db, "gone"), Marker(LastTs(1, 5))) << "the row is the marker: forgotten after the last event";
   EXPECT_EQ(Row(*db, "kept"), Bytes(Expected(2, 5)));
+  EXPECT_EQ(store.TakeErasedKeys(), std::vector<std::string>{db->user_keys().Key(0, "gone")});
 
   UserStore fresh(db.get(), 10);
   EXPECT_TRUE(MustGet(fresh, "gone")->empty());
+  EXPECT_EQ(MustGet(fresh, "gone")->forgotten_at_ms, LastTs(1, 5));
 }
 
-TEST(StateUserStoreTest, EraseOfUncachedUserDeletesTheRow) {
+TEST(StateUserStoreTest, EraseOfUncachedUserReplacesTheRow) {
   TempDir tmp;
   auto db = Open(tmp);
   ASSERT_NE(db, nullptr);
   {
     UserStore writer(db.get(), 10);
     ApplyEvents(*MustGet(writer, "u"), 4, 4);
-    writer.MarkDirty("u");
+    writer.MarkDirty(0, "u");
     Checkpoint(writer, *db);
   }
   UserStore store(db.get(), 10);  // cold cache
-  store.Erase("u");
+  EXPECT_TRUE(store.Erase(0, "u", 0).ok());
   Checkpoint(store, *db);
-  EXPECT_EQ(Row(*db, "u"), "<missing>");
-  EXPECT_EQ(store.cached(), 0u);
+  EXPECT_EQ(Row(*db, "u"), Marker(LastTs(4, 4))) << "the row was loaded to find the user's last event";
   EXPECT_TRUE(MustGet(store, "u")->empty());
 }
 
-TEST(StateUserStoreTest, EraseAfterChangeInSameBatchDeletes) {
+TEST(StateUserStoreTest, EraseAfterChangeInSameBatchLeavesOnlyTheMarker) {
   TempDir tmp;
   auto db = Open(tmp);
   ASSERT_NE(db, nullptr);
   UserStore store(db.get(), 10);
   ApplyEvents(*MustGet(store, "u"), 1, 3);
-  store.MarkDirty("u");
+  store.MarkDirty(0, "u");
   Checkpoint(store, *db);
   ApplyEvents(*MustGet(store, "u"), 2, 3);
-  store.MarkDirty("u");
-  store.Erase("u");
+  store.MarkDirty(0, "u");
+  EXPECT_TRUE(store.Erase(0, "u", 0).ok());
   Checkpoint(store, *db);
-  EXPECT_EQ(Row(*db, "u"), "<missing>");
+  EXPECT_EQ(Row(*db, "u"), Marker(LastTs(2, 3)));
   EXPECT_TRUE(MustGet(store, "u")->empty());
 }
 
@@ -402,54 +400,52 @@ TEST(StateUserStoreTest, ErasedUserCanComeBackInALaterBatch) {
   ASSERT_NE(db, nullptr);
   UserStore store(db.get(), 10);
   ApplyEvents(*MustGet(store, "u"), 1, 3);
-  store.MarkDirty("u");
+  store.MarkDirty(0, "u");
   Checkpoint(store, *db);
-  store.Erase("u");
+  EXPECT_TRUE(store.Erase(0, "u", 0).ok());
   Checkpoint(store, *db);
   UserState* u = MustGet(store, "u");
   ASSERT_TRUE(u->empty());
   ApplyEvents(*u, 7, 2);
-  store.MarkDirty("u");
+  store.MarkDirty(0, "u");
   Checkpoint(store, *db);
-  EXPECT_EQ(Row(*db, "u"), Bytes(Expected(7, 2)));
+  EXPECT_EQ(Row(*db, "u"), Bytes(ExpectedAfterForget(7, 2, LastTs(1, 3))));
 }
 
-// forget_user then an event of the same user in one batch: Erase() marks the
-// entry dirty+erased, and the event's MarkDirty() must clear `erased` even
-// though the entry is already dirty, or Flush() would delete the row that
-// holds the user's new state.
+// forget_user then an event of the same user in one batch: the row written is
+// the user's new state (which remembers the erasure), not the marker.
 TEST(StateUserStoreTest, EventAfterEraseInSameBatchIsKept) {
   TempDir tmp;
   auto db = Open(tmp);
   ASSERT_NE(db, nullptr);
   UserStore store(db.get(), 10);
   ApplyEvents(*MustGet(store, "u"), 1, 5);
-  store.MarkDirty("u");
+  store.MarkDirty(0, "u");
   Checkpoint(store, *db);
 
   // One batch: forget_user, then a fresh event of the same user.
-  store.Erase("u");
+  EXPECT_TRUE(store.Erase(0, "u", 0).ok());
   UserState* u = MustGet(store, "u");
   ASSERT_TRUE(u->empty());
   ApplyEvents(*u, 8, 1);
-  store.MarkDirty("u");
+  store.MarkDirty(0, "u");
   Checkpoint(store, *db);
 
-  EXPECT_EQ(Row(*db, "u"), Bytes(Expected(8, 1))) << "the event after forget_user was deleted";
-  EXPECT_EQ(Bytes(*MustGet(store, "u")), Bytes(Expected(8, 1)));
+  EXPECT_EQ(Row(*db, "u"), Bytes(ExpectedAfterForget(8, 1, LastTs(1, 5)))) << "the event after forget_user was lost";
+  EXPECT_EQ(Bytes(*MustGet(store, "u")), Bytes(ExpectedAfterForget(8, 1, LastTs(1, 5))));
 }
 
-// Same case, in-memory mode (eval, tests), where AfterCommit would drop the entry.
+// Same case, in-memory mode (eval, tests).
 TEST(StateUserStoreTest, InMemoryEventAfterEraseInSameBatchIsKept) {
   UserStore store(nullptr, 10);
   ApplyEvents(*MustGet(store, "u"), 1, 5);
-  store.MarkDirty("u");
+  store.MarkDirty(0, "u");
   store.AfterCommit();
-  store.Erase("u");
+  EXPECT_TRUE(store.Erase(0, "u", 0).ok());
   ApplyEvents(*MustGet(store, "u"), 8, 1);
-  store.MarkDirty("u");
+  store.MarkDirty(0, "u");
   store.AfterCommit();
-  EXPECT_EQ(Bytes(*MustGet(store, "u")), Bytes(Expected(8, 1)));
+  EXPECT_EQ(Bytes(*MustGet(store, "u")), Bytes(ExpectedAfterForget(8, 1, LastTs(1, 5))));
 }
 
 TEST(StateUserStoreTest, DropCacheDiscardsUncommittedChanges) {
@@ -458,12 +454,12 @@ TEST(StateUserStoreTest, DropCacheDiscardsUncommittedChanges) {
   ASSERT_NE(db, nullptr);
   UserStore store(db.get(), 10);
   ApplyEvents(*MustGet(store, "u"), 1, 3);
-  store.MarkDirty("u");
+  store.MarkDirty(0, "u");
   Checkpoint(store, *db);
 
   ApplyEvents(*MustGet(store, "u"), 2, 3);  // a batch whose commit failed
-  store.MarkDirty("u");
-  store.Erase("v");
+  store.MarkDirty(0, "u");
+  EXPECT_TRUE(store.Erase(0, "v", 0).ok());
   store.DropCache();
   EXPECT_EQ(store.cached(), 0u);
   rocksdb::WriteBatch batch;
@@ -482,11 +478,11 @@ TEST(StateUserStoreTest, CorruptRowIsCorruption) {
   for (const std::string& bad : {std::string(), std::string("\xff") + "rest" /* unknown version */, good.substr(0, good.size() - 1),
                                  good + "x"}) {
     rocksdb::WriteBatch batch;
-    ASSERT_TRUE(batch.Put(db->handle(Cf::kUsers), "bad", bad).ok());
+    ASSERT_TRUE(batch.Put(db->handle(Cf::kUsers), db->user_keys().Key(0, "bad"), bad).ok());
     ASSERT_TRUE(db->Commit(batch).ok());
     UserStore store(db.get(), 10);
     UserState* u = nullptr;
-    auto s = store.Get("bad", &u);
+    auto s = store.Get(0, "bad", &u);
     EXPECT_TRUE(s.IsCorruption()) << s.ToString();
     EXPECT_EQ(store.cached(), 0u) << "an unreadable row is not cached as an empty user";
     // Other users are unaffected.
@@ -494,7 +490,7 @@ TEST(StateUserStoreTest, CorruptRowIsCorruption) {
     // Asked to, the store resets the user and hands back the row's bytes;
     // the reset is dirty, so the next Flush replaces the row.
     std::string row;
-    ASSERT_TRUE(store.Get("bad", &u, &row).ok());
+    ASSERT_TRUE(store.Get(0, "bad", &u, &row).ok());
     EXPECT_EQ(row, bad);
     EXPECT_TRUE(u->empty());
     rocksdb::WriteBatch out;
