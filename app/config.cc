@@ -215,6 +215,12 @@ Registry Build(Config& c) {
   k["embedding.category_context"] = Bool(&em.category_context);
   k["embedding.category_pair_weight"] = Real(&em.category_pair_weight, 0, 100);
   k["embedding.admit_after"] = Int(&em.admit_after, 1, 1'000'000);
+  k["user.expire_after_s"] = [&p](const toml::node& n, const std::string& key) {
+    if (!n.is_number() || !(*n.value<double>() >= 0) || *n.value<double>() > 1e10)
+      return Bad(key, "expected a number of seconds in [0, 1e10] (0: never)");
+    p.user.expire_after_ms = static_cast<int64_t>(*n.value<double>() * 1000);
+    return Status::OK();
+  };
   k["embedding.expire_after_s"] = [&em](const toml::node& n, const std::string& key) {
     if (!n.is_number() || !(*n.value<double>() > 0) || *n.value<double>() > 1e10)
       return Bad(key, "expected a number of seconds in (0, 1e10]");
@@ -481,6 +487,8 @@ Status LoadConfig(const std::string& path, const std::vector<std::string>& overr
   Status s = Validate(c);
   if (!s.ok()) return s;
   c.kafka.brokers = c.kafka_brokers;
+  // The store's compaction drops what the pipeline would reset on reading.
+  c.state.user_expire_after_ms = c.pipeline.user.expire_after_ms;
   if (sources != nullptr) {
     sources->clear();
     toml::table defaults;

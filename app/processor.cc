@@ -528,6 +528,12 @@ void Processor::WriteMetrics(std::string& out) {
   counter("recstream_events_applied_total", "Events applied to user state and the model.", m.events_applied.load());
   counter("recstream_lists_published_total", "Recommendation lists produced.", m.lists_published.load());
   counter("recstream_tombstones_total", "forget_user tombstones produced.", m.tombstones.load());
+  counter("recstream_users_expired_total",
+          "Users idle past user.expire_after_s who started over from empty state at their next event.",
+          m.users_expired.load());
+  counter("recstream_user_rows_expired_total",
+          "User rows RocksDB's compaction dropped as idle past user.expire_after_s (since start).",
+          db_->user_rows_expired());
   if (const state::Eraser* e = pipeline_->eraser()) {
     counter("recstream_erasures_total",
             "forget_user erasures done on disk: the user's older rows flushed and compacted away.", e->erased());

@@ -27,6 +27,12 @@ struct UserOptions {
   double affinity_half_life_ms = 86'400'000;
   // Recent event_ids remembered per user for de-duplication. Default: 32.
   size_t dedupe_window = 32;
+  // A user idle this long (event time: their last event, or when they were
+  // forgotten, to the next event) starts over from empty state; on disk the
+  // row is removed by compaction once the stream's time is past it. 0:
+  // never. Default: 0 (opt-in until its effect on the evaluation logs is
+  // measured; 7776000 s = 90 days is the intended default).
+  int64_t expire_after_ms = 0;
 };
 
 struct ItemModelOptions {

@@ -34,6 +34,14 @@ Status DedupeOperator::Process(EventMessage& m) {
     if (truncated) metrics_.dead_letters_truncated.fetch_add(1, std::memory_order_relaxed);
     if (!s.ok()) return s;
   }
+  if (expire_after_ms_ > 0) {
+    int64_t last = m.user->forgotten_at_ms;
+    if (const model::UserEvent* e = m.user->last()) last = std::max(last, e->ts_ms);
+    if (last > 0 && pe.ts_ms - last > expire_after_ms_) {
+      *m.user = model::UserState{};
+      metrics_.users_expired.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   if (m.user->forgotten_at_ms != 0 && pe.ts_ms <= m.user->forgotten_at_ms) {
     // A redelivery of what forget_user erased (its time is not after the
     // erasure): applying it would re-create the profile. The dead letter

@@ -44,6 +44,8 @@ struct PipelineMetrics {
   Counter ranker_updates{0};    // model scorer: events whose item was among the user's candidates (a blend step)
   Counter lists_published{0};   // recommendation lists produced
   Counter tombstones{0};        // forget_user tombstones produced
+  Counter users_expired{0};     // users idle past user.expire_after_s, started over
+  std::atomic<int64_t> stream_time_ms{0};  // the newest event time applied
   Counter catalog_updates{0};   // catalog messages applied
   Counter key_mismatch{0};      // message key differed from user_id (user_id wins)
   Counter batches{0};           // checkpoints written

@@ -111,6 +111,7 @@ Status Pipeline::Checkpoint(const std::vector<stream::TopicPartitionOffset>& nex
     for (const auto& tp : next) db_->PutOffset(batch, tp.topic, tp.partition, tp.offset);
     eraser_->PutPending(batch, erased);
     auto s = db_->Commit(batch);
+    if (s.ok()) db_->set_stream_time_ms(metrics_.stream_time_ms.load(std::memory_order_relaxed));
     if (!s.ok()) {
       // Nothing of this batch is durable and its offsets are not committed:
       // a restart re-reads it from Kafka. The in-memory state is now ahead

@@ -28,7 +28,7 @@ std::unique_ptr<stream::Topology> BuildRecommendationTopology(const TopologyPart
   t->Source<ParseOperator>(o.parse, o.topics.items, p.metrics)
       .Then<ControlOperator>(p.metrics)
       .Then<ResolveOperator>(p.metrics)
-      .Then<DedupeOperator>(p.metrics)
+      .Then<DedupeOperator>(o.user.expire_after_ms, p.metrics)
       .Then<LearnOperator>(p.model_scorer, p.observer, p.metrics)
       .Then<SequenceOperator>(o.user, o.items.type_weight, p.model_scorer != nullptr, p.metrics)
       .Then<RecommendOperator>(p.scorer, o.offset_as_event_id, p.observer, p.metrics)

@@ -1,6 +1,7 @@
 #include "state/db.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
@@ -8,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "model/user_state.h"
+#include "state/model_codec.h"
 
 namespace recstream::state {
 
@@ -24,6 +28,34 @@ const char* CfName(Cf cf) {
   }
   return "default";
 }
+
+// Drops user rows idle past the expiry: their last event (or the time they
+// were forgotten) older than the stream's time minus user_expire_after_ms.
+// Called on RocksDB's compaction threads: reads atomics only.
+class StateDb::UserExpiry final : public rocksdb::CompactionFilter {
+ public:
+  UserExpiry(const std::atomic<int64_t>& stream_time, int64_t after_ms) : stream_time_(stream_time), after_ms_(after_ms) {}
+  const char* Name() const override { return "recstream.UserExpiry"; }
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
+    const int64_t now = stream_time_.load(std::memory_order_relaxed);
+    if (now <= 0) return false;
+    model::UserState u;
+    if (!DecodeUser(value.ToStringView(), u)) return false;  // the pipeline dead-letters it when read
+    int64_t last = u.forgotten_at_ms;
+    if (const model::UserEvent* e = u.last()) last = std::max(last, e->ts_ms);
+    if (now - last <= after_ms_) return false;
+    expired_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  uint64_t expired() const { return expired_.load(std::memory_order_relaxed); }
+
+ private:
+  const std::atomic<int64_t>& stream_time_;
+  const int64_t after_ms_;
+  mutable std::atomic<uint64_t> expired_{0};
+};
+
+uint64_t StateDb::user_rows_expired() const { return user_expiry_ ? user_expiry_->expired() : 0; }
 
 rocksdb::Status StateDb::Open(const StateOptions& opt, std::unique_ptr<StateDb>* out) {
   rocksdb::ConfigOptions cfg;
@@ -64,11 +96,18 @@ rocksdb::Status StateDb::Open(const StateOptions& opt, std::unique_ptr<StateDb>*
   std::filesystem::create_directories(opt.dir, ec);
   if (ec) return rocksdb::Status::IOError("cannot create state dir " + opt.dir + ": " + ec.message());
 
+  std::unique_ptr<StateDb> db(new StateDb());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opt);
-  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) cfs.emplace_back(CfName(static_cast<Cf>(i)), cf_opt);
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+    rocksdb::ColumnFamilyOptions o = cf_opt;
+    if (static_cast<Cf>(i) == Cf::kUsers && opt.user_expire_after_ms > 0) {
+      db->user_expiry_ = std::make_unique<UserExpiry>(db->stream_time_ms_, opt.user_expire_after_ms);
+      o.compaction_filter = db->user_expiry_.get();
+    }
+    cfs.emplace_back(CfName(static_cast<Cf>(i)), o);
+  }
 
-  std::unique_ptr<StateDb> db(new StateDb());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_opt, opt.dir, cfs, &handles, &raw);

@@ -11,6 +11,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -59,6 +60,11 @@ struct StateOptions {
   // changelog restore) need the same file. Default: "" — a random secret is
   // made with the state and kept in it (its `meta` family).
   std::string user_key_secret_file;
+  // User rows whose last event (or forget) is this much older than the
+  // stream's time (set_stream_time_ms) are dropped by compaction; the
+  // pipeline resets such a user when it reads them (UserOptions::
+  // expire_after_ms, which the app copies here). 0: kept. Default: 0.
+  int64_t user_expire_after_ms = 0;
   // The Env (file system, clock, threads) RocksDB runs on; not owned, must
   // outlive the StateDb. A test hook: fault tests plug in a wrapper that
   // fails writes on demand (as RocksDB's own tests do). Not settable from the
@@ -96,6 +102,11 @@ class StateDb {
   rocksdb::DB* raw() const { return db_.get(); }
   // The row keys of users in this state (its secret).
   const UserKeys& user_keys() const { return user_keys_; }
+  // The newest event time applied (ms): compaction expires user rows
+  // against it. 0 (unknown, e.g. right after a start): nothing expires.
+  void set_stream_time_ms(int64_t t) { stream_time_ms_.store(t, std::memory_order_relaxed); }
+  // User rows compaction removed as expired, since Open.
+  uint64_t user_rows_expired() const;
 
  private:
   StateDb() = default;
@@ -106,6 +117,9 @@ class StateDb {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::WriteOptions write_options_;
   UserKeys user_keys_;
+  std::atomic<int64_t> stream_time_ms_{0};
+  class UserExpiry;
+  std::unique_ptr<UserExpiry> user_expiry_;  // the users family's compaction filter
 };
 
 const char* CfName(Cf cf);

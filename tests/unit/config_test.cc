@@ -61,6 +61,7 @@ std::map<std::string, std::function<std::string(const Config&)>> Fields() {
   f["state.wal_budget_mb"] = N([](const Config& c) { return c.state.wal_budget_bytes; });
   f["state.user_cache_entries"] = N([](const Config& c) { return c.pipeline.user_cache_entries; });
   f["state.user_key_secret_file"] = S([](const Config& c) { return c.state.user_key_secret_file; });
+  f["user.expire_after_s"] = N([](const Config& c) { return c.pipeline.user.expire_after_ms; });
   f["state.erasure_interval_s"] = N([](const Config& c) { return c.pipeline.erasure_interval_ms; });
   f["processing.batch_max_events"] = N([](const Config& c) { return c.task.max_batch; });
   f["processing.poll_timeout_ms"] = N([](const Config& c) { return c.task.poll_timeout.count(); });

@@ -630,6 +630,31 @@ TEST_P(PipelineTest, AnOldEventOfAForgottenUserDoesNotRecreateTheProfile) {
   EXPECT_TRUE(User("u2").empty());
 }
 
+// A user idle past user.expire_after_s starts over at their next event, with
+// and without a state store (the store's compaction only reclaims the disk).
+TEST_P(PipelineTest, AUserIdlePastTheExpiryStartsOver) {
+  constexpr int64_t kDay = 86'400'000;
+  opt_.user.expire_after_ms = 10 * kDay;
+  Open();
+  Input in;
+  in.Event(Ev("u1", "i1", "c1", "purchase", kNow - 40 * kDay, "e1"), "u1");
+  in.Event(Ev("u1", "i2", "c1", "view", kNow - 31 * kDay, "e2"), "u1");  // 9 days on: kept
+  Run(in);
+  EXPECT_EQ(User("u1").events, 2u);
+  EXPECT_EQ(pipeline_->metrics().users_expired.load(), 0u);
+  if (with_db()) Reopen();
+  in.Event(Ev("u1", "i3", "c1", "view", kNow - 20 * kDay, "e3"), "u1");  // 11 days idle
+  in.Event(Ev("u1", "i1", "c1", "view", kNow - 20 * kDay + 1, "e1"), "u1");
+  const auto out = Run(in);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].topic, "recommendations") << "e1 is no duplicate: the old state is gone";
+  const model::UserState u = User("u1");
+  EXPECT_EQ(u.events, 2u);
+  EXPECT_FALSE(u.HasPurchased(pipeline_->item_ids().Find("i1"))) << "the old purchase expired with the user";
+  EXPECT_EQ(pipeline_->metrics().users_expired.load(), 1u);
+  EXPECT_EQ(pipeline_->metrics().stream_time_ms.load(), kNow - 20 * kDay + 1);
+}
+
 // A rebalance that takes partition 1 away lets only that partition's users
 // go from the cache (another instance may change them next); the users of
 // the partitions kept stay warm. A user is kept per (partition, user).

@@ -298,7 +298,7 @@ struct Front : Rec {
     topology.Source<operators::ParseOperator>(opt.parse, "items", metrics)
         .Then<operators::ControlOperator>(metrics)
         .Then<operators::ResolveOperator>(metrics)
-        .Then<operators::DedupeOperator>(metrics)
+        .Then<operators::DedupeOperator>(int64_t{0}, metrics)
         .Then<stream::Tap<operators::EventMessage>>([this](operators::EventMessage& m) {
           tapped.push_back(std::string(m.user_id()) + (m.forget() ? " forget" : " " + std::to_string(m.event.item)));
         });

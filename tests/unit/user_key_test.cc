@@ -221,6 +221,55 @@ TEST(UserStorePartitionsTest, AUserIsKeptPerPartitionAndRevokingDropsOnlyThatPar
   EXPECT_EQ(Encoded(*back), Encoded(Distinct(12))) << "a dropped partition's users load again from disk";
 }
 
+// Disk holds only users active within user.expire_after_s: compaction drops
+// a row whose last event (or forget) is older than the stream's time minus
+// the expiry, and nothing before the stream's time is known.
+TEST(UserExpiryTest, CompactionDropsRowsIdlePastTheExpiryOnlyOnceTheStreamTimeIsKnown) {
+  TempDir tmp;
+  StateOptions opt = Options(tmp.str());
+  constexpr int64_t kDay = 86'400'000;
+  opt.user_expire_after_ms = 10 * kDay;
+  auto db = MustOpen(opt);
+  UserStore store(db.get(), 100);
+  const int64_t t0 = Distinct(0).last()->ts_ms;
+  auto put = [&](const std::string& name, int seed) {
+    UserState* s = nullptr;
+    ASSERT_TRUE(store.Get(0, name, &s).ok());
+    *s = Distinct(seed);
+    store.MarkDirty(0, name);
+  };
+  put("idle", 0);
+  put("active", 0);
+  put("forgotten-late", 0);
+  Checkpoint(store, *db);
+  ASSERT_TRUE(store.Erase(0, "forgotten-late", t0 + 8 * kDay).ok());
+  Checkpoint(store, *db);
+  auto rows = [&] {
+    ASSERT_TRUE(db->raw()->Flush(rocksdb::FlushOptions(), db->handle(Cf::kUsers)).ok());
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    ASSERT_TRUE(db->raw()->CompactRange(co, db->handle(Cf::kUsers), nullptr, nullptr).ok());
+  };
+  rows();
+  std::string v;
+  EXPECT_TRUE(db->Get(Cf::kUsers, db->user_keys().Key(0, "idle"), &v).ok()) << "no stream time yet: kept";
+
+  // "active" acts 5 days later; the stream is then 15 days past t0.
+  UserState* a = nullptr;
+  ASSERT_TRUE(store.Get(0, "active", &a).ok());
+  a->Apply(model::Event{1, 1, model::EventType::kView, t0 + 5 * kDay}, model::UserOptions{},
+           {1, 2, 4, 3, 8});
+  store.MarkDirty(0, "active");
+  Checkpoint(store, *db);
+  db->set_stream_time_ms(t0 + 15 * kDay);
+  rows();
+  EXPECT_TRUE(db->Get(Cf::kUsers, db->user_keys().Key(0, "idle"), &v).IsNotFound()) << "idle 15 days > 10";
+  EXPECT_TRUE(db->Get(Cf::kUsers, db->user_keys().Key(0, "active"), &v).ok()) << "idle 10 days: not past it";
+  EXPECT_TRUE(db->Get(Cf::kUsers, db->user_keys().Key(0, "forgotten-late"), &v).ok())
+      << "a marker counts from when the user was forgotten (7 days)";
+  EXPECT_EQ(db->user_rows_expired(), 1u);
+}
+
 // The capability: after forget_user and the erasure run, no file of the
 // state directory (write-ahead log, table files, MANIFEST, logs) holds the
 // user's state any more; before the run it does (the check can fail).
