@@ -5,6 +5,7 @@
 // threads. Persisted by state/user_codec with a version byte.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -35,6 +36,11 @@ struct UserState {
   int64_t forgotten_at_ms = 0;
 
   bool empty() const { return events == 0; }
+  // The user's newest time: their last event, or when they were forgotten
+  // (0: neither). Expiry counts idleness from it.
+  int64_t last_activity_ms() const {
+    return recent.empty() ? forgotten_at_ms : std::max(forgotten_at_ms, recent.back().ts_ms);
+  }
   const UserEvent* last() const { return recent.empty() ? nullptr : &recent.back(); }
   bool HasPurchased(ItemId item) const;
   bool SawEventId(uint64_t hash) const;

@@ -35,8 +35,7 @@ Status DedupeOperator::Process(EventMessage& m) {
     if (!s.ok()) return s;
   }
   if (expire_after_ms_ > 0) {
-    int64_t last = m.user->forgotten_at_ms;
-    if (const model::UserEvent* e = m.user->last()) last = std::max(last, e->ts_ms);
+    const int64_t last = m.user->last_activity_ms();
     if (last > 0 && pe.ts_ms - last > expire_after_ms_) {
       *m.user = model::UserState{};
       metrics_.users_expired.fetch_add(1, std::memory_order_relaxed);

@@ -41,9 +41,7 @@ class StateDb::UserExpiry final : public rocksdb::CompactionFilter {
     if (now <= 0) return false;
     model::UserState u;
     if (!DecodeUser(value.ToStringView(), u)) return false;  // the pipeline dead-letters it when read
-    int64_t last = u.forgotten_at_ms;
-    if (const model::UserEvent* e = u.last()) last = std::max(last, e->ts_ms);
-    if (now - last <= after_ms_) return false;
+    if (now - u.last_activity_ms() <= after_ms_) return false;
     expired_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }

@@ -6,12 +6,6 @@
 
 namespace recstream::state {
 
-namespace {
-void PutBigEndian32(uint32_t v, char* out) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
-}
-}  // namespace
-
 struct UserKeys::Pads {
   EVP_MD_CTX* inner = EVP_MD_CTX_new();
   EVP_MD_CTX* outer = EVP_MD_CTX_new();
@@ -60,20 +54,15 @@ void UserKeys::Key(int32_t partition, std::string_view user, std::string* out) c
   EVP_DigestUpdate(scratch.ctx, inner, sizeof inner);
   EVP_DigestFinal_ex(scratch.ctx, mac, &len);
   out->resize(kKeyBytes);
-  PutBigEndian32(static_cast<uint32_t>(partition), out->data());
+  PutPartition(partition, out->data());
   std::copy(mac, mac + kHashBytes, out->data() + 4);
 }
 
-int32_t UserKeys::PartitionOf(std::string_view key) {
-  if (key.size() != kKeyBytes) return -1;
-  uint32_t p = 0;
-  for (int i = 0; i < 4; ++i) p = (p << 8) | static_cast<uint8_t>(key[i]);
-  return static_cast<int32_t>(p);
-}
+int32_t UserKeys::PartitionOf(std::string_view key) { return key.size() == kKeyBytes ? ReadPartition(key) : -1; }
 
 std::string UserKeys::PartitionBegin(int32_t partition) {
   std::string k(4, '\0');
-  PutBigEndian32(static_cast<uint32_t>(partition), k.data());
+  PutPartition(partition, k.data());
   return k;
 }
 

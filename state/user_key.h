@@ -38,6 +38,16 @@ class UserKeys {
   }
   // The partition a row key belongs to; -1 for a key of another length.
   static int32_t PartitionOf(std::string_view key);
+  // The 4-byte big-endian partition prefix of a row key (UserStore's cache
+  // keys start with it too): written at out, read from the first 4 bytes.
+  static void PutPartition(int32_t partition, char* out) {
+    for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((static_cast<uint32_t>(partition) >> (24 - 8 * i)) & 0xff);
+  }
+  static int32_t ReadPartition(std::string_view prefix) {
+    uint32_t p = 0;
+    for (int i = 0; i < 4; ++i) p = (p << 8) | static_cast<uint8_t>(prefix[i]);
+    return static_cast<int32_t>(p);
+  }
   // The first key of a partition's range and the first key past it.
   static std::string PartitionBegin(int32_t partition);
 

@@ -6,15 +6,9 @@
 
 namespace recstream::state {
 
-int32_t UserStore::PartitionOf(std::string_view map_key) {
-  uint32_t p = 0;
-  for (int i = 0; i < 4; ++i) p = (p << 8) | static_cast<uint8_t>(map_key[i]);
-  return static_cast<int32_t>(p);
-}
-
 std::string_view UserStore::MapKey(int32_t partition, std::string_view user) const {
   lookup_.resize(4);
-  for (int i = 0; i < 4; ++i) lookup_[i] = static_cast<char>((static_cast<uint32_t>(partition) >> (24 - 8 * i)) & 0xff);
+  UserKeys::PutPartition(partition, lookup_.data());
   lookup_.append(user);
   return lookup_;
 }
@@ -75,9 +69,10 @@ void UserStore::MarkDirty(Node* n) {
 }
 
 void UserStore::MarkDirty(int32_t partition, std::string_view user) {
-  const std::string_view key = MapKey(partition, user);
-  if (last_ != nullptr && last_->first == key) return MarkDirty(last_);
-  auto it = map_.find(key);
+  // The user of the last Get (every event's case): no key to build.
+  if (last_ != nullptr && UserOf(last_->first) == user && PartitionOf(last_->first) == partition)
+    return MarkDirty(last_);
+  auto it = map_.find(MapKey(partition, user));
   if (it != map_.end()) MarkDirty(&*it);
 }
 
@@ -85,8 +80,7 @@ rocksdb::Status UserStore::Erase(int32_t partition, std::string_view user, int64
   std::string ignored;  // an unreadable row is replaced by the marker all the same
   model::UserState* u = nullptr;
   if (auto s = Get(partition, user, &u, &ignored); !s.ok()) return s;
-  int64_t at = std::max(forgotten_at_ms, u->forgotten_at_ms);
-  if (const model::UserEvent* e = u->last()) at = std::max(at, e->ts_ms);
+  const int64_t at = std::max(forgotten_at_ms, u->last_activity_ms());
   *u = model::UserState{};
   u->forgotten_at_ms = at;
   MarkDirty(last_);

@@ -104,7 +104,7 @@ class UserStore {
     std::string row_key;             // in RocksDB (empty in-memory)
     bool dirty = false;
   };
-  static int32_t PartitionOf(std::string_view map_key);
+  static int32_t PartitionOf(std::string_view map_key) { return UserKeys::ReadPartition(map_key); }
   static std::string_view UserOf(std::string_view map_key) { return map_key.substr(4); }
   // The map key of (partition, user), in lookup_.
   std::string_view MapKey(int32_t partition, std::string_view user) const;
